@@ -1,0 +1,192 @@
+"""SQLAlchemy Core table definitions: the one declaration of the schema.
+
+Alembic migrations must build exactly this schema (tests/db checks it).
+Names follow Placement's data model so operators recognise them.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+
+def _timestamps() -> list[sa.Column]:
+    return [
+        sa.Column("created_at", sa.DateTime, nullable=True),
+        sa.Column("updated_at", sa.DateTime, nullable=True),
+    ]
+
+
+resource_providers = sa.Table(
+    "resource_providers", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("uuid", sa.String(36), nullable=False),
+    sa.Column("name", sa.Unicode(200), nullable=False),
+    sa.Column("generation", sa.Integer, nullable=False, default=0),
+    sa.Column("root_provider_id", sa.Integer,
+              sa.ForeignKey("resource_providers.id"), nullable=True),
+    sa.Column("parent_provider_id", sa.Integer,
+              sa.ForeignKey("resource_providers.id"), nullable=True),
+    *_timestamps(),
+    sa.UniqueConstraint("uuid"),
+    sa.UniqueConstraint("name"),
+    sa.Index(None, "root_provider_id"),
+    sa.Index(None, "parent_provider_id"),
+)
+
+resource_classes = sa.Table(
+    "resource_classes", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    *_timestamps(),
+    sa.UniqueConstraint("name"),
+)
+
+traits = sa.Table(
+    "traits", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.Unicode(255), nullable=False),
+    *_timestamps(),
+    sa.UniqueConstraint("name"),
+)
+
+inventories = sa.Table(
+    "inventories", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("resource_provider_id", sa.Integer,
+              sa.ForeignKey("resource_providers.id"), nullable=False),
+    sa.Column("resource_class_id", sa.Integer,
+              sa.ForeignKey("resource_classes.id"), nullable=False),
+    sa.Column("total", sa.Integer, nullable=False),
+    sa.Column("reserved", sa.Integer, nullable=False),
+    sa.Column("min_unit", sa.Integer, nullable=False),
+    sa.Column("max_unit", sa.Integer, nullable=False),
+    sa.Column("step_size", sa.Integer, nullable=False),
+    sa.Column("allocation_ratio", sa.Float, nullable=False),
+    *_timestamps(),
+    sa.UniqueConstraint("resource_provider_id", "resource_class_id"),
+    sa.Index(None, "resource_class_id"),
+)
+
+projects = sa.Table(
+    "projects", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("external_id", sa.String(255), nullable=False),
+    *_timestamps(),
+    sa.UniqueConstraint("external_id"),
+)
+
+users = sa.Table(
+    "users", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("external_id", sa.String(255), nullable=False),
+    *_timestamps(),
+    sa.UniqueConstraint("external_id"),
+)
+
+consumer_types = sa.Table(
+    "consumer_types", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.Unicode(255), nullable=False),
+    *_timestamps(),
+    sa.UniqueConstraint("name"),
+)
+
+consumers = sa.Table(
+    "consumers", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("uuid", sa.String(36), nullable=False),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"),
+              nullable=False),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"),
+              nullable=False),
+    sa.Column("generation", sa.Integer, nullable=False, default=0),
+    sa.Column("consumer_type_id", sa.Integer,
+              sa.ForeignKey("consumer_types.id"), nullable=True),
+    *_timestamps(),
+    sa.UniqueConstraint("uuid"),
+    sa.Index(None, "project_id", "user_id"),
+)
+
+allocations = sa.Table(
+    "allocations", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("resource_provider_id", sa.Integer,
+              sa.ForeignKey("resource_providers.id"), nullable=False),
+    sa.Column("consumer_id", sa.String(36), nullable=False),
+    sa.Column("resource_class_id", sa.Integer,
+              sa.ForeignKey("resource_classes.id"), nullable=False),
+    sa.Column("used", sa.Integer, nullable=False),
+    *_timestamps(),
+    sa.Index(None, "resource_provider_id", "resource_class_id"),
+    sa.Index(None, "consumer_id"),
+)
+
+placement_aggregates = sa.Table(
+    "placement_aggregates", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("uuid", sa.String(36), nullable=False),
+    *_timestamps(),
+    sa.UniqueConstraint("uuid"),
+)
+
+resource_provider_aggregates = sa.Table(
+    "resource_provider_aggregates", metadata,
+    sa.Column("resource_provider_id", sa.Integer,
+              sa.ForeignKey("resource_providers.id"), primary_key=True),
+    sa.Column("aggregate_id", sa.Integer,
+              sa.ForeignKey("placement_aggregates.id"), primary_key=True),
+    *_timestamps(),
+    sa.Index(None, "aggregate_id"),
+)
+
+resource_provider_traits = sa.Table(
+    "resource_provider_traits", metadata,
+    sa.Column("resource_provider_id", sa.Integer,
+              sa.ForeignKey("resource_providers.id"), primary_key=True),
+    sa.Column("trait_id", sa.Integer, sa.ForeignKey("traits.id"),
+              primary_key=True),
+    *_timestamps(),
+    sa.Index(None, "trait_id"),
+)
+
+# --- placement_pci's own device model -------------------------------------
+
+pci_devices = sa.Table(
+    "pci_devices", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("hostname", sa.Unicode(200), nullable=False),
+    sa.Column("address", sa.String(16), nullable=False),
+    sa.Column("vendor_id", sa.String(4), nullable=False),
+    sa.Column("product_id", sa.String(4), nullable=False),
+    sa.Column("dev_type", sa.String(16), nullable=False),
+    sa.Column("parent_addr", sa.String(16), nullable=True),
+    sa.Column("numa_node", sa.Integer, nullable=True),
+    sa.Column("provider_uuid", sa.String(36), nullable=True),
+    sa.Column("resource_class", sa.String(255), nullable=True),
+    # JSON text of the tags from the device spec that matched the device
+    # (managed, live_migratable, physical_network, remote_managed, trusted).
+    sa.Column("tags", sa.Text, nullable=False, default="{}"),
+    sa.Column("assigned_to", sa.String(36), nullable=True),
+    *_timestamps(),
+    sa.UniqueConstraint("hostname", "address"),
+    sa.Index(None, "provider_uuid"),
+    sa.Index(None, "assigned_to"),
+)
+
+# Named, API-managed configuration objects (aliases, device spec sets).
+pci_config_objects = sa.Table(
+    "pci_config_objects", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("name", sa.Unicode(255), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("generation", sa.Integer, nullable=False, default=0),
+    *_timestamps(),
+    sa.UniqueConstraint("kind", "name"),
+)
