@@ -1,0 +1,82 @@
+"""create_app(settings): the Flask application with every API blueprint."""
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+import uuid
+
+import flask
+
+from placement_pci import errors
+from placement_pci.db import migrations
+from placement_pci.db.engine import Database
+from placement_pci.http import auth, error_rendering, microversion
+from placement_pci.settings import Settings
+
+REQUEST_ID_HEADER = "x-openstack-request-id"
+
+
+def create_app(settings: Settings | None = None, *,
+               database: Database | None = None,
+               migrate: bool = True) -> flask.Flask:
+    """Build the app.  ``migrate`` brings the schema up to date first,
+    which makes an empty SQLite file usable without a separate step."""
+    settings = settings or Settings.load()
+    logging.basicConfig(level=settings.log_level)
+    database = database or Database(settings.database_url,
+                                    pool_size=settings.database_pool_size,
+                                    retries=settings.database_retries)
+    if migrate:
+        migrations.upgrade(database)
+
+    app = flask.Flask("placement_pci")
+    app.config["SETTINGS"] = settings
+    app.config["DATABASE"] = database
+    app.url_map.strict_slashes = False
+    # Placement answers 404, not a redirect, for a trailing slash mismatch.
+    app.url_map.redirect_defaults = False
+
+    error_rendering.register(app)
+    app.before_request(_start_request)
+    app.before_request(auth.authenticate_and_authorize)
+    app.after_request(_finish_response)
+    for blueprint in _blueprints():
+        app.register_blueprint(blueprint)
+    return app
+
+
+def _blueprints() -> list[flask.Blueprint]:
+    import placement_pci.http as http_package
+
+    found = []
+    for module_info in sorted(pkgutil.iter_modules(http_package.__path__),
+                              key=lambda m: m.name):
+        module = importlib.import_module(f"placement_pci.http.{module_info.name}")
+        blueprint = getattr(module, "blueprint", None)
+        if isinstance(blueprint, flask.Blueprint):
+            found.append(blueprint)
+    return found
+
+
+def _start_request() -> None:
+    flask.g.request_id = f"req-{uuid.uuid4()}"
+    flask.g.microversion = microversion.MIN_VERSION
+    flask.g.microversion = microversion.parse_request_version(flask.request.headers)
+
+
+def _finish_response(response: flask.Response) -> flask.Response:
+    response.headers[REQUEST_ID_HEADER] = flask.g.get("request_id", "")
+    version = flask.g.get("microversion", microversion.MIN_VERSION)
+    for key, value in microversion.response_headers(version).items():
+        response.headers[key] = value
+    if response.status_code == 406 and isinstance(response.get_json(silent=True), dict):
+        body = response.get_json()
+        for entry in body.get("errors", []):
+            entry["max_version"] = str(microversion.MAX_VERSION)
+            entry["min_version"] = str(microversion.MIN_VERSION)
+        response.set_data(flask.json.dumps(body))
+    return response
+
+
+__all__ = ["create_app", "errors"]

@@ -1,0 +1,101 @@
+"""The ``placement-pci`` command: serve, db upgrade, and the PCI tools."""
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from placement_pci.settings import Settings
+
+# Sub-command groups that live in their own modules; each exposes ``group``.
+EXTRA_COMMAND_MODULES = ("placement_pci.cli_pci", "placement_pci.cli_scheduling")
+
+
+@click.group()
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),
+              help="ini file with a [placement_pci] section")
+@click.pass_context
+def main(context: click.Context, config_file: str | None) -> None:
+    """placement_pci: Placement-compatible PCI scheduling service."""
+    context.ensure_object(dict)
+    context.obj["config_file"] = config_file
+
+
+def _settings(context: click.Context, **overrides: object) -> Settings:
+    try:
+        return Settings.load(context.obj.get("config_file"), **overrides)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+
+
+@main.command()
+@click.option("--bind", default=None, help="HOST:PORT to listen on (default 127.0.0.1:8778)")
+@click.option("--workers", type=int, default=None, help="gunicorn worker processes")
+@click.pass_context
+def serve(context: click.Context, bind: str | None, workers: int | None) -> None:
+    """Migrate the database if needed and serve the API with gunicorn."""
+    from gunicorn.app.base import BaseApplication
+
+    from placement_pci.app import create_app
+    from placement_pci.db import migrations
+    from placement_pci.db.engine import Database
+
+    settings = _settings(context, bind=bind, workers=workers)
+    database = Database(settings.database_url)
+    migrations.upgrade(database)
+    database.dispose()
+
+    class _Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", settings.bind)
+            self.cfg.set("workers", settings.workers)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("timeout", 120)
+
+        def load(self):  # type: ignore[no-untyped-def]
+            return create_app(settings, migrate=False)
+
+    click.echo(f"placement-pci serving on http://{settings.bind} "
+               f"({settings.workers} workers, database {database.url.render_as_string()})",
+               err=True)
+    _Server().run()
+
+
+@main.group()
+def db() -> None:
+    """Database schema management."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(context: click.Context) -> None:
+    """Apply Alembic migrations to the configured database."""
+    from placement_pci.db import migrations
+    from placement_pci.db.engine import Database
+
+    settings = _settings(context)
+    database = Database(settings.database_url)
+    migrations.upgrade(database)
+    database.dispose()
+    click.echo("database is at the newest schema revision")
+
+
+def _register_extra_commands() -> None:
+    for module_name in EXTRA_COMMAND_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name == module_name:
+                continue
+            raise
+        group = getattr(module, "group", None)
+        if isinstance(group, click.Command):
+            main.add_command(group)
+
+
+_register_extra_commands()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

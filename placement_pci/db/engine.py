@@ -1,0 +1,178 @@
+"""Engine creation, transactions and retry of transient database failures.
+
+The three backends need different care:
+
+- SQLite: one writer at a time.  Write transactions start with
+  ``BEGIN IMMEDIATE`` and wait (busy timeout) instead of failing with
+  "database is locked" halfway through.
+- PostgreSQL and MySQL/MariaDB run at READ COMMITTED so every statement in
+  a claim sees the latest committed rows once it holds the provider locks.
+- Deadlocks and serialization failures are retried as a whole transaction.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+LOG = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 60
+
+
+class RetryTransaction(Exception):
+    """Raised inside a write transaction to roll it back and run it again
+    (for instance when a compare-and-swap lost a race that a fresh read
+    would resolve)."""
+
+
+def normalize_url(url: str) -> sa.URL:
+    """Map common driver spellings onto the drivers this project ships."""
+    parsed = sa.make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "postgresql" and parsed.get_driver_name() != "psycopg":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif backend in ("mysql", "mariadb") and parsed.get_driver_name() != "pymysql":
+        parsed = parsed.set(drivername=f"{backend}+pymysql")
+    if backend in ("mysql", "mariadb") and "charset" not in parsed.query:
+        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    return parsed
+
+
+def make_engine(url: str, *, pool_size: int = 5) -> Engine:
+    parsed = normalize_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            parsed,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
+                          "check_same_thread": False},
+        )
+        _configure_sqlite(engine)
+        return engine
+    return sa.create_engine(
+        parsed,
+        isolation_level="READ COMMITTED",
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=pool_size * 2,
+        pool_recycle=3600,
+    )
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        # Take transaction control away from pysqlite so BEGIN is ours.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):  # type: ignore[no-untyped-def]
+        if connection.get_execution_options().get("write_transaction"):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+def is_transient_error(error: BaseException) -> bool:
+    """Deadlocks, serialization failures, lock timeouts: worth a retry."""
+    if isinstance(error, RetryTransaction):
+        return True
+    if not isinstance(error, sa.exc.DBAPIError):
+        return False
+    original = error.orig
+    sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    if sqlstate in ("40001", "40P01", "55P03"):
+        return True
+    args = getattr(original, "args", ())
+    if args and isinstance(args[0], int) and args[0] in (1205, 1213):
+        return True
+    text = str(original).lower()
+    return "database is locked" in text or "deadlock" in text
+
+
+class Database:
+    """The engine plus the two kinds of transaction the domain layer uses."""
+
+    def __init__(self, url: str, *, pool_size: int = 5, retries: int = 10) -> None:
+        self.url = normalize_url(url)
+        self.engine = make_engine(url, pool_size=pool_size)
+        self.retries = retries
+
+    @property
+    def backend(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as connection:
+            with connection.begin():
+                yield connection
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with self.engine.connect() as connection:
+            connection = connection.execution_options(write_transaction=True)
+            with connection.begin():
+                yield connection
+
+    def run_write(self, operation: Callable[[Connection], T]) -> T:
+        """Run ``operation`` in a write transaction, retrying transient
+        failures (and RetryTransaction) with jittered backoff."""
+        attempt = 0
+        while True:
+            try:
+                with self.write() as connection:
+                    return operation(connection)
+            except Exception as error:  # noqa: BLE001 - filtered below
+                attempt += 1
+                if not is_transient_error(error) or attempt > self.retries:
+                    if isinstance(error, RetryTransaction) and error.args:
+                        cause = error.args[0]
+                        if isinstance(cause, BaseException):
+                            raise cause from None
+                    raise
+                LOG.debug("retrying transaction after %r (attempt %d)", error, attempt)
+                time.sleep(min(0.5, 0.005 * (2 ** attempt)) * random.random())
+
+    def run_read(self, operation: Callable[[Connection], T]) -> T:
+        with self.read() as connection:
+            return operation(connection)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def insert_ignoring_duplicates(connection: Connection, table: sa.Table,
+                               rows: list[dict]) -> None:
+    """INSERT rows, silently skipping ones that violate a unique key
+    (used for idempotent seeding that concurrent workers may race on)."""
+    if not rows:
+        return
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+        statement = insert(table).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+        statement = insert(table).on_conflict_do_nothing()
+    else:
+        statement = table.insert().prefix_with("IGNORE")
+    connection.execute(statement, rows)

@@ -1,0 +1,56 @@
+"""Render every error, ours or Werkzeug's, in Placement's JSON format:
+``{"errors": [{"status", "title", "detail", "code", "request_id"}]}``."""
+from __future__ import annotations
+
+import json
+import logging
+from http import HTTPStatus
+
+import flask
+import werkzeug.exceptions
+
+from placement_pci import errors
+from placement_pci.http import microversion
+
+LOG = logging.getLogger(__name__)
+
+
+def error_response(status: int, detail: str, code: str = errors.UNDEFINED_CODE,
+                   headers: dict[str, str] | None = None) -> flask.Response:
+    entry: dict[str, object] = {
+        "status": status,
+        "title": HTTPStatus(status).phrase,
+        "detail": detail,
+        "request_id": flask.g.get("request_id", ""),
+    }
+    if microversion.is_at_least(23):
+        entry["code"] = code
+    response = flask.Response(json.dumps({"errors": [entry]}), status=status,
+                              mimetype="application/json")
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def register(app: flask.Flask) -> None:
+    @app.errorhandler(errors.PlacementError)
+    def _placement_error(error: errors.PlacementError):  # type: ignore[no-untyped-def]
+        return error_response(error.status, error.detail, error.code, error.headers)
+
+    @app.errorhandler(werkzeug.exceptions.HTTPException)
+    def _http_error(error: werkzeug.exceptions.HTTPException):  # type: ignore[no-untyped-def]
+        headers = {}
+        if isinstance(error, werkzeug.exceptions.MethodNotAllowed) and error.valid_methods:
+            headers["Allow"] = ", ".join(sorted(set(error.valid_methods) - {"HEAD", "OPTIONS"}))
+        detail = error.description or HTTPStatus(error.code or 500).phrase
+        if isinstance(error, werkzeug.exceptions.NotFound):
+            detail = "The resource could not be found."
+        elif isinstance(error, werkzeug.exceptions.MethodNotAllowed):
+            detail = f"The method {flask.request.method} is not allowed for this resource."
+        return error_response(error.code or 500, detail, headers=headers)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
+        LOG.exception("unexpected error serving %s %s", flask.request.method,
+                      flask.request.path)
+        return error_response(500, "An unexpected error occurred.")

@@ -1,0 +1,19 @@
+"""GET /: the version document (no auth needed)."""
+from __future__ import annotations
+
+import flask
+
+from placement_pci.http import microversion, util
+
+blueprint = flask.Blueprint("root", __name__)
+
+
+@blueprint.route("/", methods=["GET"])
+def versions() -> flask.Response:
+    return util.json_response({"versions": [{
+        "id": f"v{microversion.MAX_VERSION.major}.0",
+        "max_version": str(microversion.MAX_VERSION),
+        "min_version": str(microversion.MIN_VERSION),
+        "status": "CURRENT",
+        "links": [{"rel": "self", "href": ""}],
+    }]})

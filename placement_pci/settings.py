@@ -1,0 +1,81 @@
+"""Settings: one object read from PLACEMENT_PCI_* environment variables or
+an ini file, with defaults that start a working service on SQLite."""
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+ENV_PREFIX = "PLACEMENT_PCI_"
+INI_SECTION = "placement_pci"
+
+
+def default_database_url() -> str:
+    data_dir = Path(platformdirs.user_data_dir("placement-pci"))
+    return f"sqlite:///{data_dir / 'placement.sqlite'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = dataclasses.field(default_factory=default_database_url)
+    bind: str = "127.0.0.1:8778"
+    workers: int = 2
+    # "noauth2" is Placement's development auth; "none" lets every request
+    # through as admin (only for embedded single-user use).
+    auth_strategy: str = "noauth2"
+    max_body_bytes: int = 1024 * 1024
+    # Candidate engine knobs, as upstream's [placement] options.
+    randomize_allocation_candidates: bool = False
+    max_allocation_candidates: int = -1
+    allocation_candidates_generation_strategy: str = "depth-first"
+    database_pool_size: int = 5
+    database_retries: int = 10
+    log_level: str = "INFO"
+
+    @classmethod
+    def load(cls, config_file: str | os.PathLike | None = None,
+             environ: dict[str, str] | None = None,
+             **overrides: object) -> "Settings":
+        """Defaults, then the ini file, then the environment, then overrides."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        config_file = config_file or environ.get(ENV_PREFIX + "CONFIG")
+        if config_file:
+            parser = configparser.ConfigParser()
+            if not parser.read(config_file):
+                raise ValueError(f"cannot read config file {config_file}")
+            if parser.has_section(INI_SECTION):
+                values.update(parser.items(INI_SECTION))
+        for field in dataclasses.fields(cls):
+            env_name = ENV_PREFIX + field.name.upper()
+            if env_name in environ:
+                values[field.name] = environ[env_name]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**{name: _coerce(cls, name, value)
+                      for name, value in values.items()})
+
+
+def _coerce(cls: type, name: str, value: object) -> object:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    if name not in fields:
+        raise ValueError(f"unknown setting {name!r}")
+    default = fields[name].default
+    if isinstance(value, str):
+        if isinstance(default, bool):
+            lowered = value.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(f"setting {name!r} must be a boolean, got {value!r}")
+        if isinstance(default, int):
+            try:
+                return int(value)
+            except ValueError:
+                raise ValueError(
+                    f"setting {name!r} must be an integer, got {value!r}") from None
+    return value
