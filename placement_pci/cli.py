@@ -81,6 +81,26 @@ def db_upgrade(context: click.Context) -> None:
     click.echo("database is at the newest schema revision")
 
 
+@main.command()
+@click.option("--output", type=click.Path(dir_okay=False), default=None,
+              help="write to this file instead of standard output")
+def openapi(output: str | None) -> None:
+    """Print the OpenAPI document (api-ref/openapi.json is this output)."""
+    import json
+
+    from placement_pci.app import create_app
+    from placement_pci.openapi import build_document
+    from placement_pci.settings import Settings
+
+    app = create_app(Settings(database_url="sqlite://"), migrate=False)
+    text = json.dumps(build_document(app), indent=2, sort_keys=True) + "\n"
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        click.echo(text, nl=False)
+
+
 def _register_extra_commands() -> None:
     for module_name in EXTRA_COMMAND_MODULES:
         try:

@@ -10,6 +10,7 @@ blueprint = flask.Blueprint("root", __name__)
 
 @blueprint.route("/", methods=["GET"])
 def versions() -> flask.Response:
+    """The version document: minimum and maximum supported microversion."""
     return util.json_response({"versions": [{
         "id": f"v{microversion.MAX_VERSION.major}.0",
         "max_version": str(microversion.MAX_VERSION),
