@@ -1,0 +1,1 @@
+"""The PCI device model: pure Python, no I/O, no SQL, no Flask."""
