@@ -32,8 +32,10 @@ def _settings(context: click.Context, **overrides: object) -> Settings:
 @main.command()
 @click.option("--bind", default=None, help="HOST:PORT to listen on (default 127.0.0.1:8778)")
 @click.option("--workers", type=int, default=None, help="gunicorn worker processes")
+@click.option("--threads", type=int, default=None, help="threads per worker")
 @click.pass_context
-def serve(context: click.Context, bind: str | None, workers: int | None) -> None:
+def serve(context: click.Context, bind: str | None, workers: int | None,
+          threads: int | None) -> None:
     """Migrate the database if needed and serve the API with gunicorn."""
     from gunicorn.app.base import BaseApplication
 
@@ -41,7 +43,7 @@ def serve(context: click.Context, bind: str | None, workers: int | None) -> None
     from placement_pci.db import migrations
     from placement_pci.db.engine import Database
 
-    settings = _settings(context, bind=bind, workers=workers)
+    settings = _settings(context, bind=bind, workers=workers, threads=threads)
     database = Database(settings.database_url)
     migrations.upgrade(database)
     database.dispose()
@@ -50,6 +52,8 @@ def serve(context: click.Context, bind: str | None, workers: int | None) -> None
         def load_config(self) -> None:
             self.cfg.set("bind", settings.bind)
             self.cfg.set("workers", settings.workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", settings.threads)
             self.cfg.set("accesslog", "-")
             self.cfg.set("timeout", 120)
 

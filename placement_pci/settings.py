@@ -24,6 +24,9 @@ class Settings:
     database_url: str = dataclasses.field(default_factory=default_database_url)
     bind: str = "127.0.0.1:8778"
     workers: int = 2
+    # Threads per gunicorn worker (gthread): requests waiting on the
+    # database do not block the whole worker.
+    threads: int = 4
     # "noauth2" is Placement's development auth; "none" lets every request
     # through as admin (only for embedded single-user use).
     auth_strategy: str = "noauth2"
