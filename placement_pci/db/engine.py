@@ -39,9 +39,9 @@ def normalize_url(url: str) -> sa.URL:
     """Map common driver spellings onto the drivers this project ships."""
     parsed = sa.make_url(url)
     backend = parsed.get_backend_name()
-    if backend == "postgresql" and parsed.get_driver_name() != "psycopg":
+    if backend == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    elif backend in ("mysql", "mariadb") and parsed.get_driver_name() != "pymysql":
+    elif backend in ("mysql", "mariadb"):
         parsed = parsed.set(drivername=f"{backend}+pymysql")
     if backend in ("mysql", "mariadb") and "charset" not in parsed.query:
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})

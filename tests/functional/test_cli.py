@@ -1,0 +1,43 @@
+"""The placement-pci command: db upgrade and the OpenAPI printer."""
+import json
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from placement_pci.cli import main
+from tests import databases
+
+
+@pytest.mark.parametrize("backend", databases.BACKENDS)
+def test_db_upgrade_migrates_a_fresh_database(backend, tmp_path, monkeypatch):
+    try:
+        url, drop = databases.create_database(backend, str(tmp_path))
+    except databases.BackendUnavailable as error:
+        pytest.skip(str(error))
+    try:
+        monkeypatch.setenv("PLACEMENT_PCI_DATABASE_URL", url)
+        result = CliRunner().invoke(main, ["db", "upgrade"])
+        assert result.exit_code == 0, result.output
+        engine = sa.create_engine(url)
+        with engine.connect() as connection:
+            count = connection.execute(sa.text(
+                "SELECT count(*) FROM traits WHERE name = 'HW_PCI_LIVE_MIGRATABLE'")).scalar()
+        engine.dispose()
+        assert count == 1
+    finally:
+        drop()
+
+
+def test_openapi_command_prints_the_document():
+    result = CliRunner().invoke(main, ["openapi"])
+    assert result.exit_code == 0
+    assert json.loads(result.output)["paths"]["/"]["get"]["summary"]
+
+
+def test_bad_config_file_setting_is_a_usage_error(tmp_path):
+    ini = tmp_path / "bad.ini"
+    ini.write_text("[placement_pci]\nworkers = lots\n")
+    result = CliRunner().invoke(main, ["--config", str(ini), "db", "upgrade"])
+    assert result.exit_code == 2
+    assert "workers" in result.output
