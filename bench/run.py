@@ -1,0 +1,287 @@
+"""Benchmark: runs the named queries of bench/queries.py against one or
+more Placement services and reports latency, candidates and errors.
+
+    python -m bench.run --target upstream=http://127.0.0.1:8780 \\
+        --target ours=http://127.0.0.1:8790 --repeat 10 --timeout 300 \\
+        --label "1000 hosts" --json bench/results/1000.json
+
+For each query and target: one first request (not in the statistics; it
+also warms caches and gives the answer that is compared across targets),
+then `--repeat` timed requests.  A request that times out is recorded as a
+timeout and the rest of that query's requests to that target are skipped,
+so a pathological case cannot hang the run.  Ratios are the baseline
+target's median over each other target's median (higher is faster).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import requests
+
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.client import PlacementClient  # noqa: E402
+from bench.queries import NamedQuery, named_queries  # noqa: E402
+
+DEFAULT_QUERIES = ("perfload", "nested_pci_granular", "gpu8_isolate_limit10",
+                   "gpu8_isolate", "forbidden_live_migratable",
+                   "numa_same_subtree")
+
+
+@dataclass
+class Measurement:
+    """Everything observed for one query against one target."""
+
+    query: str
+    target: str
+    latencies_ms: list[float] = field(default_factory=list)
+    first_ms: float | None = None
+    candidates: int | None = None
+    response_bytes: int | None = None
+    errors: list[str] = field(default_factory=list)
+    timed_out: bool = False
+    skipped_requests: int = 0
+    # Digest of the set of allocation requests of the first answer, to
+    # tell whether two services gave the same answer.
+    answer_digest: str | None = None
+
+    @property
+    def median_ms(self) -> float | None:
+        return statistics.median(self.latencies_ms) if self.latencies_ms else None
+
+    @property
+    def p95_ms(self) -> float | None:
+        return percentile(self.latencies_ms, 0.95)
+
+    @property
+    def error_count(self) -> int:
+        return len(self.errors)
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """Nearest-rank percentile: the smallest value with at least
+    `fraction` of the values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+def answer_digest(body: dict) -> str:
+    """Order-independent digest of the allocation requests of an answer."""
+    canonical = sorted(
+        json.dumps(request.get("allocations"), sort_keys=True)
+        for request in body.get("allocation_requests", []))
+    return hashlib.sha256("\n".join(canonical).encode()).hexdigest()
+
+
+def measure(client: PlacementClient, target: str, query: NamedQuery,
+            repeat: int, timeout: float) -> Measurement:
+    measurement = Measurement(query=query.name, target=target)
+    for attempt in range(repeat + 1):
+        first = attempt == 0
+        started = time.perf_counter()
+        try:
+            response = client.session.get(client.base_url + query.path,
+                                          timeout=(10, timeout))
+            elapsed_ms = (time.perf_counter() - started) * 1000
+        except requests.Timeout:
+            measurement.timed_out = True
+            measurement.errors.append(f"timeout after {timeout:g}s")
+            measurement.skipped_requests = repeat - attempt
+            break
+        except requests.ConnectionError as error:
+            measurement.errors.append(f"connection error: {error}")
+            continue
+        if response.status_code != 200:
+            measurement.errors.append(
+                f"HTTP {response.status_code}: {response.text[:300]}")
+            continue
+        if first:
+            body = response.json()
+            measurement.first_ms = elapsed_ms
+            measurement.candidates = len(body.get("allocation_requests", []))
+            measurement.response_bytes = len(response.content)
+            measurement.answer_digest = answer_digest(body)
+        else:
+            measurement.latencies_ms.append(elapsed_ms)
+    return measurement
+
+
+def wait_until_responsive(client: PlacementClient, pause: float,
+                          max_wait: float) -> None:
+    """After a timeout the server is still working on the abandoned
+    request; give it `pause` seconds (its worker timeout should kill it)
+    and then wait until it answers GET / again, so the next measurement
+    does not queue behind it."""
+    time.sleep(pause)
+    deadline = time.monotonic() + max_wait
+    while time.monotonic() < deadline:
+        try:
+            client.session.get(client.base_url + "/", timeout=5)
+            return
+        except requests.RequestException:
+            time.sleep(1)
+
+
+def ratio_text(baseline: Measurement, other: Measurement,
+               timeout: float) -> str:
+    if other is baseline:
+        return ""
+    if other.median_ms is None:
+        return "timeout" if other.timed_out else "n/a"
+    if baseline.median_ms is not None:
+        return f"{baseline.median_ms / other.median_ms:.1f}x"
+    if baseline.timed_out:
+        # The baseline took longer than the timeout, so the real ratio is
+        # at least this.
+        return f">{timeout * 1000 / other.median_ms:.0f}x"
+    return "n/a"
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+def same_answers_text(query: NamedQuery, measurements: list[Measurement],
+                      measurement: Measurement) -> str:
+    counts = {m.candidates for m in measurements if m.candidates is not None}
+    if measurement.candidates is None or len(counts) == 0:
+        return "—"
+    if query.limited:
+        return "same count" if len(counts) == 1 else "count differs"
+    digests = {m.answer_digest for m in measurements if m.answer_digest}
+    return "yes" if len(digests) == 1 else "NO"
+
+
+def render_markdown(results: dict[str, list[Measurement]],
+                    queries: dict[str, NamedQuery], baseline: str,
+                    timeout: float, label: str = "") -> str:
+    title = f"### {label}\n\n" if label else ""
+    lines = [
+        f"| query | target | candidates | first ms | median ms | p95 ms | "
+        f"KiB | errors | same answers | {baseline} / target |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    for query_name, measurements in results.items():
+        by_target = {m.target: m for m in measurements}
+        base = by_target.get(baseline, measurements[0])
+        for m in measurements:
+            size = ("—" if m.response_bytes is None
+                    else f"{m.response_bytes / 1024:.0f}")
+            errors = str(m.error_count)
+            if m.timed_out:
+                errors += " (timeout)"
+            candidates = "—" if m.candidates is None else str(m.candidates)
+            lines.append(
+                f"| {query_name} | {m.target} | {candidates} | "
+                f"{_ms(m.first_ms)} | {_ms(m.median_ms)} | {_ms(m.p95_ms)} | "
+                f"{size} | {errors} | "
+                f"{same_answers_text(queries[query_name], measurements, m)} | "
+                f"{ratio_text(base, m, timeout)} |")
+    return title + "\n".join(lines) + "\n"
+
+
+def parse_target(text: str) -> tuple[str, str]:
+    name, separator, url = text.partition("=")
+    if not separator or not name or not url:
+        raise argparse.ArgumentTypeError(
+            f"target must be NAME=URL, got {text!r}")
+    return name, url
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target", action="append", type=parse_target,
+                        required=True, help="NAME=URL, repeatable")
+    parser.add_argument("--baseline",
+                        help="target the ratios are relative to "
+                             "(default: the first target)")
+    parser.add_argument("--queries", default=",".join(DEFAULT_QUERIES),
+                        help="comma-separated query names")
+    parser.add_argument("--seed", type=int, default=1,
+                        help="the seed the load generator used")
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--timeout", type=float, default=300.0,
+                        help="per-request timeout in seconds")
+    parser.add_argument("--after-timeout-wait", type=float, default=0.0,
+                        help="seconds to let a server that timed out finish "
+                             "or kill the abandoned request before going on "
+                             "(set it to the server's worker timeout minus "
+                             "--timeout)")
+    parser.add_argument("--label", default="",
+                        help="heading of the table, e.g. '1000 hosts'")
+    parser.add_argument("--json", type=Path, help="write results here")
+    parser.add_argument("--markdown", type=Path,
+                        help="also write the table here")
+    parser.add_argument("--token", default="admin")
+    parser.add_argument("--list", action="store_true",
+                        help="print the named queries and exit")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    queries = named_queries(args.seed)
+    if args.list:
+        for query in queries.values():
+            print(f"{query.name}: {query.description}\n  {query.path}")
+        return 0
+    selected = [name.strip() for name in args.queries.split(",") if name.strip()]
+    unknown = [name for name in selected if name not in queries]
+    if unknown:
+        sys.exit(f"unknown queries {unknown}; known: {sorted(queries)}")
+    targets = dict(args.target)
+    baseline = args.baseline or args.target[0][0]
+    if baseline not in targets:
+        sys.exit(f"baseline {baseline!r} is not a target")
+    clients = {name: PlacementClient(url, token=args.token)
+               for name, url in targets.items()}
+
+    results: dict[str, list[Measurement]] = {}
+    for query_name in selected:
+        query = queries[query_name]
+        results[query_name] = []
+        for target, client in clients.items():
+            measurement = measure(client, target, query, args.repeat,
+                                  args.timeout)
+            if measurement.timed_out:
+                wait_until_responsive(client, args.after_timeout_wait,
+                                      max_wait=args.timeout)
+            results[query_name].append(measurement)
+            print(f"{query_name} @ {target}: median {_ms(measurement.median_ms)}"
+                  f" ms, {measurement.candidates} candidates, "
+                  f"{measurement.error_count} errors", file=sys.stderr)
+
+    table = render_markdown(results, {n: queries[n] for n in selected},
+                            baseline, args.timeout, args.label)
+    print(table)
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(table)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({
+            "label": args.label, "targets": targets, "baseline": baseline,
+            "repeat": args.repeat, "timeout_seconds": args.timeout,
+            "seed": args.seed,
+            "queries": {name: queries[name].path for name in selected},
+            "results": {name: [dict(asdict(m), median_ms=m.median_ms,
+                                    p95_ms=m.p95_ms) for m in ms]
+                        for name, ms in results.items()},
+        }, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
