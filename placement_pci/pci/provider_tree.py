@@ -197,9 +197,9 @@ def _pf_vf_conflict(pf: PlannedDevice, vfs: list[PlannedDevice]
     if named is not None and str(named) == pf.address:
         detail += (
             f" {vfs[0].spec.description} names the PF's exact address, "
-            "which selects the PF and all of its VFs; select the PF alone "
-            "by adding its product_id, or the VFs by their product_id or "
-            "addresses.")
+            "which selects the PF and all of its VFs (Nova's rule); select "
+            "the PF alone with a product_id its VFs do not have, or the VFs "
+            "alone by their product_id or addresses.")
     return errors.BadRequest(detail, code=PF_VF_CONFLICT)
 
 
