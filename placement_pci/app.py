@@ -31,6 +31,8 @@ def create_app(settings: Settings | None = None, *,
         migrations.upgrade(database)
 
     app = flask.Flask("placement_pci")
+    # Placement answers OPTIONS with 405 like any other unsupported method.
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.config["SETTINGS"] = settings
     app.config["DATABASE"] = database
     app.url_map.strict_slashes = False
@@ -63,6 +65,14 @@ def _start_request() -> None:
     flask.g.request_id = f"req-{uuid.uuid4()}"
     flask.g.microversion = microversion.MIN_VERSION
     flask.g.microversion = microversion.parse_request_version(flask.request.headers)
+    length = flask.request.headers.get("Content-Length")
+    if length is not None and not length.strip().isdigit():
+        raise errors.BadRequest("content-length header must be an integer")
+    accept = flask.request.accept_mimetypes
+    # Unrouted requests answer 404/405 first, whatever they accept.
+    if (flask.request.url_rule is not None and flask.request.path != "/"
+            and flask.request.headers.get("Accept") and not accept.accept_json):
+        raise errors.NotAcceptable("Only application/json is provided")
 
 
 def _finish_response(response: flask.Response) -> flask.Response:

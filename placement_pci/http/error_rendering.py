@@ -2,6 +2,7 @@
 ``{"errors": [{"status", "title", "detail", "code", "request_id"}]}``."""
 from __future__ import annotations
 
+import html
 import json
 import logging
 from http import HTTPStatus
@@ -25,11 +26,27 @@ def error_response(status: int, detail: str, code: str = errors.UNDEFINED_CODE,
     }
     if microversion.is_at_least(23):
         entry["code"] = code
-    response = flask.Response(json.dumps({"errors": [entry]}), status=status,
-                              mimetype="application/json")
+    response = _render(entry)
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
+
+
+def _render(entry: dict) -> flask.Response:
+    """JSON unless the client's Accept header rules it out (as webob does
+    for Placement, browsers asking for HTML get a small HTML page)."""
+    accept = flask.request.accept_mimetypes
+    if not flask.request.headers.get("Accept") or accept.accept_json:
+        return flask.Response(json.dumps({"errors": [entry]}),
+                              status=entry["status"], mimetype="application/json")
+    title = html.escape(str(entry["title"]))
+    detail = html.escape(str(entry["detail"]))
+    if accept.accept_html:
+        body = (f"<html><head><title>{entry['status']} {title}</title></head>"
+                f"<body><h1>{entry['status']} {title}</h1>{detail}</body></html>")
+        return flask.Response(body, status=entry["status"], mimetype="text/html")
+    return flask.Response(f"{entry['status']} {entry['title']}\n\n{entry['detail']}",
+                          status=entry["status"], mimetype="text/plain")
 
 
 def register(app: flask.Flask) -> None:

@@ -67,4 +67,4 @@ def require(minor: int) -> None:
 
 
 def response_headers(version: Version) -> dict[str, str]:
-    return {HEADER: f"{SERVICE_TYPE} {version}", "Vary": HEADER}
+    return {HEADER: f"{SERVICE_TYPE} {version}", "Vary": HEADER.lower()}

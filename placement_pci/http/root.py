@@ -11,10 +11,11 @@ blueprint = flask.Blueprint("root", __name__)
 @blueprint.route("/", methods=["GET"])
 def versions() -> flask.Response:
     """The version document: minimum and maximum supported microversion."""
-    return util.json_response({"versions": [{
+    response = util.json_response({"versions": [{
         "id": f"v{microversion.MAX_VERSION.major}.0",
         "max_version": str(microversion.MAX_VERSION),
         "min_version": str(microversion.MIN_VERSION),
         "status": "CURRENT",
         "links": [{"rel": "self", "href": ""}],
     }]})
+    return util.with_cache_headers(response, [])
