@@ -1,0 +1,1 @@
+"""What runs on a compute host: reading its devices to report them."""
