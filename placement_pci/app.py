@@ -70,7 +70,10 @@ def _start_request() -> None:
         raise errors.BadRequest("content-length header must be an integer")
     accept = flask.request.accept_mimetypes
     # Unrouted requests answer 404/405 first, whatever they accept.
+    # Placement only negotiates on reads: a POST/PUT with an odd Accept
+    # still gets its (JSON) answer.
     if (flask.request.url_rule is not None and flask.request.path != "/"
+            and flask.request.method == "GET"
             and flask.request.headers.get("Accept") and not accept.accept_json):
         raise errors.NotAcceptable("Only application/json is provided")
 

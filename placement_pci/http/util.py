@@ -18,14 +18,10 @@ def json_body() -> Any:
     """The request body as JSON; 415/400/413 errors for anything else."""
     request = flask.request
     max_bytes = flask.current_app.config["SETTINGS"].max_body_bytes
+    require_json_content()
     if request.content_length is not None and request.content_length > max_bytes:
         raise errors.PayloadTooLarge(
             f"Request body is larger than the limit of {max_bytes} bytes.")
-    mimetype = request.mimetype
-    if mimetype != "application/json":
-        shown = mimetype or "None"
-        raise errors.UnsupportedMediaType(
-            f"The media type {shown} is not supported, use application/json")
     raw = request.get_data(cache=True)
     if len(raw) > max_bytes:
         raise errors.PayloadTooLarge(
@@ -34,6 +30,20 @@ def json_body() -> Any:
         return json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as error:
         raise errors.BadRequest(f"Malformed JSON: {error}") from None
+
+
+def require_json_content() -> None:
+    """415 unless the request says its body is JSON (400 when a body comes
+    without any content-type).  Placement checks this before looking up
+    the resource, so handlers call it first."""
+    request = flask.request
+    mimetype = request.mimetype
+    if not mimetype and request.content_length:
+        raise errors.BadRequest("content-type header required")
+    if mimetype != "application/json":
+        shown = mimetype or "None"
+        raise errors.UnsupportedMediaType(
+            f"The media type {shown} is not supported, use application/json")
 
 
 def load_body(schema: marshmallow.Schema) -> Any:
@@ -96,6 +106,18 @@ def is_uuid_like(value: object) -> bool:
         return True
     except ValueError:
         return False
+
+
+def check_accept_json() -> None:
+    """406 when an Accept header is given that excludes application/json."""
+    if flask.request.headers.get("Accept") and flask.request.accept_mimetypes.best_match(
+            ["application/json"]) is None:
+        raise errors.NotAcceptable("Only application/json is provided")
+
+
+def absolute_url(path: str) -> str:
+    """``path`` (starting with /) as an absolute URL of this service."""
+    return flask.request.url_root.rstrip("/") + path
 
 
 def json_response(data: Any, status: int = 200,

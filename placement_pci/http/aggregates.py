@@ -1,0 +1,45 @@
+"""/resource_providers/{uuid}/aggregates (1.1+; generation from 1.19)."""
+from __future__ import annotations
+
+import flask
+
+from placement_pci.http import microversion, util
+from placement_pci.schemas import aggregates as schemas, base
+from placement_pci.store import aggregates, providers
+
+blueprint = flask.Blueprint("aggregates", __name__)
+
+PATH = "/resource_providers/<uuid>/aggregates"
+
+
+@blueprint.before_request
+def _aggregates_exist_from_1_1() -> None:
+    microversion.require(1)
+
+
+def _render(aggregate_uuids: list[str], generation: int) -> flask.Response:
+    body: dict[str, object] = {"aggregates": aggregate_uuids}
+    if microversion.is_at_least(19):
+        body["resource_provider_generation"] = generation
+    return util.with_cache_headers(util.json_response(body), [None])
+
+
+@blueprint.route(PATH, methods=["GET"])
+def list_aggregates(uuid: str) -> flask.Response:
+    util.check_accept_json()
+    provider, found, _newest = aggregates.get_provider_aggregates(util.database(), uuid)
+    return _render(found, provider.generation)
+
+
+@blueprint.route(PATH, methods=["PUT"])
+def set_aggregates(uuid: str) -> flask.Response:
+    util.require_json_content()
+    database = util.database()
+    providers.get_provider(database, uuid)
+    if microversion.is_at_least(19):
+        data = base.load(schemas.AggregatesV1_19(), util.json_body())
+        wanted, expected = data["aggregates"], data["resource_provider_generation"]
+    else:
+        wanted, expected = base.load(schemas.aggregate_list(), util.json_body()), None
+    generation, saved = aggregates.set_provider_aggregates(database, uuid, wanted, expected)
+    return _render(saved, generation)

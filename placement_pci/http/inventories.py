@@ -1,0 +1,110 @@
+"""/resource_providers/{uuid}/inventories and .../inventories/{resource_class}."""
+from __future__ import annotations
+
+import flask
+
+from placement_pci import errors
+from placement_pci.http import microversion, util
+from placement_pci.schemas import base, inventories as schemas
+from placement_pci.store import inventories, providers
+from placement_pci.store.inventories import Inventory
+
+blueprint = flask.Blueprint("inventories", __name__)
+
+COLLECTION = "/resource_providers/<uuid>/inventories"
+ITEM = "/resource_providers/<uuid>/inventories/<resource_class>"
+
+
+def _reserved_may_equal_total() -> bool:
+    return microversion.is_at_least(26)
+
+
+def _one(generation: int, inventory: Inventory, status: int = 200,
+         headers: dict[str, str] | None = None) -> flask.Response:
+    body = {"resource_provider_generation": generation, **inventory.as_dict()}
+    response = util.json_response(body, status=status, headers=headers)
+    return util.with_cache_headers(response, [inventory.updated_at])
+
+
+def _many(generation: int, inventory_map: dict[str, Inventory]) -> flask.Response:
+    body = {"resource_provider_generation": generation,
+            "inventories": {name: inv.as_dict() for name, inv in inventory_map.items()}}
+    return util.with_cache_headers(util.json_response(body),
+                                   [inv.updated_at for inv in inventory_map.values()])
+
+
+@blueprint.route(COLLECTION, methods=["GET"])
+def list_inventories(uuid: str) -> flask.Response:
+    util.check_accept_json()
+    provider, found = inventories.get_inventories(util.database(), uuid)
+    return _many(provider.generation, found)
+
+
+@blueprint.route(ITEM, methods=["GET"])
+def show_inventory(uuid: str, resource_class: str) -> flask.Response:
+    util.check_accept_json()
+    provider, found = inventories.get_inventories(util.database(), uuid)
+    if resource_class not in found:
+        raise errors.NotFound(f"No inventory of class {resource_class} for {uuid}")
+    return _one(provider.generation, found[resource_class])
+
+
+@blueprint.route(COLLECTION, methods=["POST"])
+def create_inventory(uuid: str) -> flask.Response:
+    util.require_json_content()
+    database = util.database()
+    providers.get_provider(database, uuid)
+    data = base.load(schemas.CreateInventory(), util.json_body())
+    inventory = Inventory.from_fields(data["resource_class"], data)
+    generation, inventory = inventories.add_inventory(
+        database, uuid, inventory, reserved_may_equal_total=_reserved_may_equal_total())
+    location = util.absolute_url(
+        f"/resource_providers/{providers.canonical_uuid(uuid)}/inventories/"
+        f"{inventory.resource_class}")
+    response = util.json_response(
+        {"resource_provider_generation": generation, **inventory.as_dict()},
+        status=201, headers={"Location": location})
+    return util.with_cache_headers(response, [None])
+
+
+@blueprint.route(COLLECTION, methods=["PUT"])
+def replace_inventories(uuid: str) -> flask.Response:
+    util.require_json_content()
+    database = util.database()
+    providers.get_provider(database, uuid)
+    data = base.load(schemas.ReplaceInventories(), util.json_body())
+    wanted = {name: Inventory.from_fields(name, values)
+              for name, values in data["inventories"].items()}
+    generation, saved = inventories.replace_inventories(
+        database, uuid, data["resource_provider_generation"], wanted,
+        reserved_may_equal_total=_reserved_may_equal_total())
+    return _many(generation, saved)
+
+
+@blueprint.route(COLLECTION, methods=["DELETE"])
+def delete_inventories(uuid: str) -> flask.Response:
+    if not microversion.is_at_least(5):
+        raise errors.MethodNotAllowed(
+            "The method DELETE is not allowed for this resource.",
+            headers={"Allow": "GET, POST, PUT"})
+    inventories.delete_all_inventories(util.database(), uuid)
+    return util.no_content()
+
+
+@blueprint.route(ITEM, methods=["PUT"])
+def update_inventory(uuid: str, resource_class: str) -> flask.Response:
+    util.require_json_content()
+    database = util.database()
+    providers.get_provider(database, uuid)
+    data = base.load(schemas.UpdateInventory(), util.json_body())
+    generation, inventory = inventories.update_inventory(
+        database, uuid, data["resource_provider_generation"],
+        Inventory.from_fields(resource_class, data),
+        reserved_may_equal_total=_reserved_may_equal_total())
+    return _one(generation, inventory)
+
+
+@blueprint.route(ITEM, methods=["DELETE"])
+def delete_inventory(uuid: str, resource_class: str) -> flask.Response:
+    inventories.delete_inventory(util.database(), uuid, resource_class)
+    return util.no_content()

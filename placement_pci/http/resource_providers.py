@@ -1,0 +1,130 @@
+"""/resource_providers and /resource_providers/{uuid}."""
+from __future__ import annotations
+
+import flask
+
+from placement_pci import query_params
+from placement_pci.http import microversion, util
+from placement_pci.schemas import base, resource_providers as schemas
+from placement_pci.store import providers
+from placement_pci.store.providers import Provider, ProviderFilters
+
+blueprint = flask.Blueprint("resource_providers", __name__)
+
+
+def provider_path(uuid: str) -> str:
+    return f"/resource_providers/{uuid}"
+
+
+def _links(uuid: str) -> list[dict[str, str]]:
+    """The links a provider shows, growing with the microversion."""
+    base_path = provider_path(uuid)
+    links = [{"rel": "self", "href": base_path},
+             {"rel": "inventories", "href": f"{base_path}/inventories"},
+             {"rel": "usages", "href": f"{base_path}/usages"}]
+    if microversion.is_at_least(1):
+        links.append({"rel": "aggregates", "href": f"{base_path}/aggregates"})
+    if microversion.is_at_least(6):
+        links.append({"rel": "traits", "href": f"{base_path}/traits"})
+    if microversion.is_at_least(11):
+        links.append({"rel": "allocations", "href": f"{base_path}/allocations"})
+    return links
+
+
+def serialize(provider: Provider) -> dict[str, object]:
+    body: dict[str, object] = {
+        "uuid": provider.uuid,
+        "name": provider.name,
+        "generation": provider.generation,
+        "links": _links(provider.uuid),
+    }
+    if microversion.is_at_least(14):
+        body["parent_provider_uuid"] = provider.parent_provider_uuid
+        body["root_provider_uuid"] = provider.root_provider_uuid
+    return body
+
+
+def _allowed_list_parameters() -> list[str]:
+    allowed = ["name", "uuid"]
+    for minor, name in ((3, "member_of"), (4, "resources"), (14, "in_tree"),
+                        (18, "required")):
+        if microversion.is_at_least(minor):
+            allowed.append(name)
+    return allowed
+
+
+def _list_filters() -> ProviderFilters:
+    args = util.query_args()
+    query_params.check_known_parameters(args, _allowed_list_parameters())
+    query_params.check_uuid_parameters(args, ["uuid", "in_tree"])
+    last = {name: values[-1] for name, values in args.items()}
+    filters = ProviderFilters(name=last.get("name"), uuid=last.get("uuid"))
+    if "in_tree" in last:
+        filters.in_tree = query_params.parse_in_tree(last["in_tree"])
+    if "member_of" in args:
+        filters.member_of, filters.forbidden_aggregates = query_params.parse_member_of(
+            args["member_of"], allow_multiple=microversion.is_at_least(24),
+            allow_forbidden=microversion.is_at_least(32))
+    if "resources" in last:
+        filters.resources = query_params.parse_resources(last["resources"])
+    if "required" in args:
+        filters.required_traits, filters.forbidden_traits = query_params.parse_required(
+            args["required"], allow_forbidden=microversion.is_at_least(22),
+            allow_any_of=microversion.is_at_least(39))
+    return filters
+
+
+@blueprint.route("/resource_providers", methods=["GET"])
+def list_resource_providers() -> flask.Response:
+    util.check_accept_json()
+    found = providers.list_providers(util.database(), _list_filters())
+    response = util.json_response({"resource_providers": [serialize(p) for p in found]})
+    return util.with_cache_headers(response, [p.last_modified for p in found])
+
+
+@blueprint.route("/resource_providers", methods=["POST"])
+def create_resource_provider() -> flask.Response:
+    data = base.load(schemas.create_schema(microversion.is_at_least(14)), util.json_body())
+    provider = providers.create_provider(
+        util.database(), name=data["name"], uuid=data.get("uuid"),
+        parent_provider_uuid=data.get("parent_provider_uuid"))
+    location = util.absolute_url(provider_path(provider.uuid))
+    if microversion.is_at_least(20):
+        response = util.json_response(serialize(provider), headers={"Location": location})
+        response.last_modified = provider.last_modified
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+    response = flask.Response(status=201)
+    response.headers.pop("Content-Type", None)
+    response.headers["Location"] = location
+    return response
+
+
+@blueprint.route("/resource_providers/<uuid>", methods=["GET"])
+def show_resource_provider(uuid: str) -> flask.Response:
+    util.check_accept_json()
+    provider = providers.get_provider(util.database(), uuid)
+    return util.with_cache_headers(util.json_response(serialize(provider)),
+                                   [provider.last_modified])
+
+
+@blueprint.route("/resource_providers/<uuid>", methods=["PUT"])
+def update_resource_provider(uuid: str) -> flask.Response:
+    util.require_json_content()
+    database = util.database()
+    providers.get_provider(database, uuid)  # 404 before body validation, as upstream
+    data = base.load(schemas.update_schema(microversion.is_at_least(14)), util.json_body())
+    changes = {}
+    if "parent_provider_uuid" in data:
+        changes["parent_provider_uuid"] = data["parent_provider_uuid"]
+    provider = providers.update_provider(
+        database, uuid, name=data["name"],
+        allow_reparenting=microversion.is_at_least(37), **changes)
+    return util.with_cache_headers(util.json_response(serialize(provider)),
+                                   [provider.last_modified])
+
+
+@blueprint.route("/resource_providers/<uuid>", methods=["DELETE"])
+def delete_resource_provider(uuid: str) -> flask.Response:
+    providers.delete_provider(util.database(), uuid)
+    return util.no_content()

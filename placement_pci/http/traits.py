@@ -1,0 +1,103 @@
+"""/traits, /traits/{name} and /resource_providers/{uuid}/traits (1.6+)."""
+from __future__ import annotations
+
+import flask
+
+from placement_pci import errors, names, query_params
+from placement_pci.http import microversion, util
+from placement_pci.schemas import base, traits as schemas
+from placement_pci.store import providers, traits
+
+blueprint = flask.Blueprint("traits", __name__)
+
+INVALID_TRAIT = ('The trait is invalid. A valid trait must be no longer than 255 '
+                 'characters, start with the prefix "CUSTOM_" and use following '
+                 'characters: "A"-"Z", "0"-"9" and "_"')
+
+
+@blueprint.before_request
+def _traits_exist_from_1_6() -> None:
+    microversion.require(6)
+
+
+def _name_filter(value: str) -> dict[str, object]:
+    operator, _, operand = value.partition(":")
+    if not _ or operator not in ("in", "startswith"):
+        raise errors.BadRequest(
+            "Badly formatted name parameter. Expected name query string parameter in "
+            f'form: ?name=[in|startswith]:[name1,name2|prefix]. Got: "{value}"')
+    if operator == "in":
+        return {"name_in": [n for n in operand.split(",")]}
+    return {"name_prefix": operand}
+
+
+@blueprint.route("/traits", methods=["GET"])
+def list_traits() -> flask.Response:
+    util.check_accept_json()
+    args = util.query_args()
+    query_params.check_known_parameters(args, ["name", "associated"])
+    filters: dict[str, object] = {}
+    if "name" in args:
+        filters.update(_name_filter(args["name"][-1]))
+    if "associated" in args:
+        associated = args["associated"][-1].lower()
+        if associated not in ("true", "false"):
+            raise errors.BadRequest(
+                'The query parameter "associated" only accepts "true" or "false"')
+        filters["associated"] = associated == "true"
+    found, newest = traits.list_traits(util.database(), **filters)  # type: ignore[arg-type]
+    return util.with_cache_headers(util.json_response({"traits": found}), [newest])
+
+
+@blueprint.route("/traits/<name>", methods=["GET"])
+def show_trait(name: str) -> flask.Response:
+    stamp = traits.get_trait(util.database(), name)
+    return util.with_cache_headers(util.no_content(), [stamp])
+
+
+@blueprint.route("/traits/<name>", methods=["PUT"])
+def create_trait(name: str) -> flask.Response:
+    if not names.is_custom_name(name):
+        raise errors.BadRequest(INVALID_TRAIT)
+    created = traits.ensure_trait(util.database(), name)
+    location = util.absolute_url(f"/traits/{name}")
+    if created:
+        response = flask.Response(status=201)
+        response.headers.pop("Content-Type", None)
+        response.headers["Location"] = location
+        return response
+    response = util.no_content()
+    response.headers["Location"] = location
+    return util.with_cache_headers(response, [traits.get_trait(util.database(), name)])
+
+
+@blueprint.route("/traits/<name>", methods=["DELETE"])
+def delete_trait(name: str) -> flask.Response:
+    traits.delete_trait(util.database(), name)
+    return util.no_content()
+
+
+@blueprint.route("/resource_providers/<uuid>/traits", methods=["GET"])
+def list_provider_traits(uuid: str) -> flask.Response:
+    util.check_accept_json()
+    provider, found, newest = traits.get_provider_traits(util.database(), uuid)
+    body = {"traits": found, "resource_provider_generation": provider.generation}
+    return util.with_cache_headers(util.json_response(body), [newest, provider.last_modified])
+
+
+@blueprint.route("/resource_providers/<uuid>/traits", methods=["PUT"])
+def set_provider_traits(uuid: str) -> flask.Response:
+    util.require_json_content()
+    database = util.database()
+    providers.get_provider(database, uuid)
+    data = base.load(schemas.ProviderTraits(), util.json_body())
+    generation, found = traits.set_provider_traits(
+        database, uuid, data["resource_provider_generation"], data["traits"])
+    body = {"traits": found, "resource_provider_generation": generation}
+    return util.with_cache_headers(util.json_response(body), [None])
+
+
+@blueprint.route("/resource_providers/<uuid>/traits", methods=["DELETE"])
+def delete_provider_traits(uuid: str) -> flask.Response:
+    traits.delete_provider_traits(util.database(), uuid)
+    return util.no_content()

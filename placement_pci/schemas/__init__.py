@@ -1,0 +1,1 @@
+"""Marshmallow schemas for request bodies, per microversion where they differ."""
