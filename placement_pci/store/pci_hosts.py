@@ -146,8 +146,15 @@ def _device_row_values(row: Any) -> dict[str, Any]:
         "tags", "assigned_to")}
 
 
-def _read_host(connection: Connection, hostname: str) -> _StoredHost:
+def _read_host(connection: Connection, hostname: str, *,
+               lock: bool = False) -> _StoredHost:
+    """Read the host's state; ``lock`` takes the root row lock first, so
+    concurrent syncs of one host queue up and each reads the state the
+    previous one committed."""
     stored = _StoredHost()
+    if lock:
+        connection.execute(sa.select(RP.c.id).where(RP.c.name == hostname)
+                           .with_for_update()).first()
     root = connection.execute(
         sa.select(RP.c.id, RP.c.uuid, RP.c.generation,
                   RP.c.parent_provider_id)
@@ -255,8 +262,9 @@ class _Plan:
         return self.changes.changed or self.devices_changed
 
 
-def _plan(connection: Connection, planned: PlannedTree) -> _Plan:
-    stored = _read_host(connection, planned.hostname)
+def _plan(connection: Connection, planned: PlannedTree, *,
+          lock: bool = False) -> _Plan:
+    stored = _read_host(connection, planned.hostname, lock=lock)
     consumers = {device.device.assigned_to
                  for provider in planned.providers
                  for device in provider.devices if device.device.assigned_to}
@@ -294,7 +302,15 @@ def _ensure_names(connection: Connection, table: sa.Table,
 
 def _insert_provider(connection: Connection, name: str,
                      parent_id: int | None, root_id: int | None) -> tuple[int, str]:
-    if connection.execute(sa.select(RP.c.id).where(RP.c.name == name)).first():
+    taken = connection.execute(
+        sa.select(RP.c.parent_provider_id).where(RP.c.name == name)).first()
+    if taken is not None:
+        if parent_id is None or taken.parent_provider_id == parent_id:
+            # A concurrent sync of this host created it after we read:
+            # run again, which then sees it.
+            raise RetryTransaction(errors.Conflict(
+                f"resource provider {name} was created concurrently; retry",
+                code=errors.CONCURRENT_UPDATE))
         raise errors.Conflict(
             f"a resource provider named {name} already exists outside the "
             "host's tree", code=errors.DUPLICATE_NAME)
@@ -576,7 +592,7 @@ def sync_host(database: Database, hostname: str, body: object, *,
         return database.run_read(preview)
 
     def apply(connection: Connection) -> HostTree:
-        plan = _plan(connection, planned)
+        plan = _plan(connection, planned, lock=True)
         try:
             healed = _apply(connection, plan) if plan.changed else []
         except sa.exc.IntegrityError as error:
