@@ -24,7 +24,6 @@ from placement_pci.schemas.base import _fail
 RESOURCE_CLASS_PATTERN = r"^[A-Z0-9_]+$"
 UUID_KEY_PATTERN = r"^[0-9a-fA-F-]{36}$"
 CONSUMER_TYPE_PATTERN = r"^[A-Z0-9_]+$"
-REQUEST_GROUP_PATTERN = r"[a-zA-Z0-9_-]{1,64}"
 EXTERNAL_ID_MAX_LENGTH = 255
 
 
@@ -134,8 +133,10 @@ class PutAllocationsV1_28(DeletableAllocationsV1_12):
 
 
 class PutAllocationsV1_34(PutAllocationsV1_28):
+    # Placement's patternProperties here do not refuse other keys (the
+    # unsuffixed group is the empty string), so neither do we.
     mappings = KeyedObject(NonEmptyArray(base.String(uuid=True)),
-                           key_pattern=REQUEST_GROUP_PATTERN, min_properties=1)
+                           key_pattern="", min_properties=1)
 
 
 class PutAllocationsV1_38(PutAllocationsV1_34):

@@ -1,0 +1,37 @@
+"""POST /reshaper (1.30): move inventories and allocations atomically."""
+from __future__ import annotations
+
+import flask
+
+from placement_pci import errors
+from placement_pci.http import microversion, util
+from placement_pci.http.allocations import consumer_allocations_from_entry
+from placement_pci.schemas import base
+from placement_pci.schemas.reshaper import reshaper_schema
+from placement_pci.store import reshaper as store
+from placement_pci.store.allocations import UnknownResourceClass
+from placement_pci.store.inventories import Inventory
+from placement_pci.store.providers import canonical_uuid
+
+blueprint = flask.Blueprint("reshaper", __name__)
+
+
+@blueprint.route("/reshaper", methods=["POST"])
+def reshape() -> flask.Response:
+    microversion.require(30)
+    body = base.load(reshaper_schema(microversion.current().minor), util.json_body())
+    inventories = [
+        store.ProviderInventories(
+            provider_uuid=canonical_uuid(uuid),
+            expected_generation=entry["resource_provider_generation"],
+            inventories={name: Inventory.from_fields(name, fields)
+                         for name, fields in entry["inventories"].items()})
+        for uuid, entry in body["inventories"].items()
+    ]
+    claims = [consumer_allocations_from_entry(uuid, entry)
+              for uuid, entry in body["allocations"].items()]
+    try:
+        store.reshape(util.database(), inventories, claims)
+    except UnknownResourceClass as error:
+        raise errors.BadRequest(f"malformed reshaper data: {error.detail}") from None
+    return util.no_content()

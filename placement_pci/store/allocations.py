@@ -1,0 +1,437 @@
+"""Allocations: claiming, replacing, deleting and listing them.
+
+The claim is THE transactional check of the service.  One write
+transaction does, in this order:
+
+1. lock the consumers (sorted by uuid): create new ones, compare-and-swap
+   the generation of existing ones after checking the caller's expected
+   generation;
+2. read the consumers' current allocations (stable: we hold the consumers);
+3. lock every provider claimed from (sorted by id, so concurrent
+   claims never deadlock), with a compare-and-swap of its generation; the
+   UPDATE takes the row lock that every other writer of the provider takes;
+4. only then read inventory and usage and decide whether the claim fits;
+5. replace the allocation rows and drop consumers left with none.
+
+Because the decision is taken while holding the provider locks, and every
+writer of a provider's inventory or allocations takes the same lock first,
+no interleaving of concurrent claims can overcommit (on PostgreSQL and
+MySQL at READ COMMITTED each statement sees what committed before it; on
+SQLite write transactions are serialised by BEGIN IMMEDIATE).  A lost
+compare-and-swap reruns the whole transaction (``RetryTransaction``); only
+a stale caller-supplied generation, or running out of retries, surfaces as
+409 placement.concurrent_update.
+"""
+from __future__ import annotations
+
+import collections
+import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from placement_pci import errors
+from placement_pci.db import tables
+from placement_pci.db.engine import Database, RetryTransaction
+from placement_pci.store import capacity, consumers as consumer_store
+from placement_pci.store.common import provider_by_uuid, utcnow
+
+ALLOC = tables.allocations
+RP = tables.resource_providers
+RC = tables.resource_classes
+INV = tables.inventories
+
+
+@dataclass(frozen=True)
+class ConsumerAllocations:
+    """What one consumer should hold after the claim.
+
+    ``allocations`` maps provider uuid -> {resource class: amount}; an
+    empty mapping removes all of the consumer's allocations.  When
+    ``check_generation`` is true (microversion 1.28+) the claim only lands
+    if the consumer's generation is ``expected_generation`` (None: the
+    consumer must not exist yet).  ``project_id``/``user_id`` None means
+    Placement's "incomplete consumer" placeholders; ``consumer_type`` None
+    leaves an existing consumer's type as it is.
+    """
+
+    consumer_uuid: str
+    allocations: Mapping[str, Mapping[str, int]]
+    project_id: str | None = None
+    user_id: str | None = None
+    consumer_type: str | None = None
+    expected_generation: int | None = None
+    check_generation: bool = False
+
+
+class UnknownResourceClass(errors.BadRequest):
+    """A claim named a resource class that does not exist."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"No such resource class {name}.")
+        self.resource_class = name
+
+
+class AllocationRefused(errors.Conflict):
+    """The claim does not fit the inventory (capacity, units, no inventory)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Unable to allocate inventory: {reason}")
+        self.reason = reason
+
+
+@dataclass
+class ClaimPlan:
+    """A claim whose consumers are locked and whose names are resolved;
+    what is left is locking the providers, checking and writing."""
+
+    requests: list[ConsumerAllocations]
+    consumer_generations: dict[str, int]  # generation after this claim
+    provider_ids: dict[str, int]  # uuid -> id of every provider in the claim
+    provider_generations: dict[int, int]  # id -> generation as read
+    class_ids: dict[str, int]
+    old_rows: list[sa.Row] = field(default_factory=list)
+
+    @property
+    def claimed_provider_ids(self) -> set[int]:
+        """The providers whose generation the claim bumps, as Placement
+        does: those allocated from, plus those a consumer is released from
+        entirely (moving a consumer leaves its old providers' generation
+        alone; releasing cannot overcommit anything)."""
+        emptied = {r.consumer_uuid for r in self.requests if not r.allocations}
+        return set(self.provider_ids.values()) | {
+            r.resource_provider_id for r in self.old_rows if r.consumer_id in emptied}
+
+
+def replace_allocations(database: Database,
+                        consumer_allocations: Sequence[ConsumerAllocations],
+                        ) -> dict[str, int | None]:
+    """Atomically set the allocations of every consumer given (the claim
+    of PUT /allocations/{c}, POST /allocations and the PCI engine).
+
+    Returns consumer uuid -> its new generation (None when the consumer
+    holds nothing any more and so no longer exists).  Raises BadRequest
+    (unknown provider or resource class), Conflict with
+    ``placement.concurrent_update`` (stale consumer generation, or lost
+    races beyond the retry budget) or AllocationRefused (does not fit).
+    """
+    def claim(connection: Connection) -> dict[str, int | None]:
+        plan = prepare_claim(connection, consumer_allocations)
+        lock_providers(connection, plan.claimed_provider_ids, plan.provider_generations)
+        return check_and_write(connection, plan)
+
+    return database.run_write(claim)
+
+
+def prepare_claim(connection: Connection,
+                  consumer_allocations: Sequence[ConsumerAllocations]) -> ClaimPlan:
+    """Steps 1-2: lock the consumers, read their allocations, resolve the
+    providers and resource classes named (400 for unknown ones)."""
+    requests = sorted(consumer_allocations, key=lambda r: r.consumer_uuid)
+    seen = [r.consumer_uuid for r in requests]
+    if len(set(seen)) != len(seen):
+        raise errors.BadRequest("A consumer appears more than once in the request.")
+
+    existing = consumer_store.get_consumers(connection, seen)
+    generations: dict[str, int] = {}
+    for request in requests:
+        consumer = existing.get(request.consumer_uuid)
+        _check_expected_generation(request, consumer)
+        generations[request.consumer_uuid] = _lock_consumer(connection, request, consumer)
+
+    old_rows = list(connection.execute(
+        sa.select(ALLOC.c.consumer_id, ALLOC.c.resource_provider_id,
+                  ALLOC.c.resource_class_id, ALLOC.c.used)
+        .where(ALLOC.c.consumer_id.in_(seen))))
+
+    provider_ids, provider_generations = _resolve_providers(connection, requests, old_rows)
+    class_ids = _resolve_classes(connection, requests)
+    return ClaimPlan(requests=requests, consumer_generations=generations,
+                     provider_ids=provider_ids,
+                     provider_generations=provider_generations,
+                     class_ids=class_ids, old_rows=old_rows)
+
+
+def _check_expected_generation(request: ConsumerAllocations,
+                               consumer: consumer_store.Consumer | None) -> None:
+    if not request.check_generation:
+        return
+    actual = consumer.generation if consumer is not None else None
+    if actual != request.expected_generation:
+        expected = "null" if actual is None else actual
+        given = "null" if request.expected_generation is None else request.expected_generation
+        raise errors.Conflict(
+            f"consumer generation conflict - expected {expected} but got {given}",
+            code=errors.CONCURRENT_UPDATE)
+
+
+def _lock_consumer(connection: Connection, request: ConsumerAllocations,
+                   consumer: consumer_store.Consumer | None) -> int:
+    """Create or compare-and-swap the consumer; its generation afterwards."""
+    project_row_id = consumer_store.ensure_project(
+        connection, request.project_id or consumer_store.INCOMPLETE_CONSUMER_PROJECT_ID)
+    user_row_id = consumer_store.ensure_user(
+        connection, request.user_id or consumer_store.INCOMPLETE_CONSUMER_USER_ID)
+    type_row_id = (consumer_store.ensure_consumer_type(connection, request.consumer_type)
+                   if request.consumer_type else None)
+    if consumer is None:
+        if not request.allocations:
+            return 0  # nothing to hold: no consumer row is needed
+        consumer_store.create_consumer(
+            connection, request.consumer_uuid, project_row_id=project_row_id,
+            user_row_id=user_row_id, consumer_type_row_id=type_row_id, generation=1)
+        return 1
+    return consumer_store.bump_consumer(
+        connection, consumer, project_row_id=project_row_id, user_row_id=user_row_id,
+        consumer_type_row_id=type_row_id)
+
+
+def _resolve_providers(connection: Connection, requests: Iterable[ConsumerAllocations],
+                       old_rows: Iterable[sa.Row]) -> tuple[dict[str, int], dict[int, int]]:
+    wanted: list[str] = []
+    for request in requests:
+        wanted.extend(u for u in request.allocations if u not in wanted)
+    old_ids = {r.resource_provider_id for r in old_rows}
+    rows = connection.execute(
+        sa.select(RP.c.id, RP.c.uuid, RP.c.generation)
+        .where(sa.or_(RP.c.uuid.in_(wanted), RP.c.id.in_(old_ids)))).all()
+    by_uuid = {row.uuid: row.id for row in rows}
+    for uuid in wanted:
+        if uuid not in by_uuid:
+            raise errors.BadRequest(
+                f"Allocation for resource provider '{uuid}' that does not exist.",
+                code=errors.PROVIDER_NOT_FOUND)
+    return ({uuid: by_uuid[uuid] for uuid in wanted},
+            {row.id: row.generation for row in rows})
+
+
+def _resolve_classes(connection: Connection,
+                     requests: Iterable[ConsumerAllocations]) -> dict[str, int]:
+    wanted = sorted({name for request in requests
+                     for resources in request.allocations.values() for name in resources})
+    if not wanted:
+        return {}
+    found = dict(connection.execute(
+        sa.select(RC.c.name, RC.c.id).where(RC.c.name.in_(wanted))).all())
+    for name in wanted:
+        if name not in found:
+            raise UnknownResourceClass(name)
+    return found
+
+
+def lock_providers(connection: Connection, provider_ids: Iterable[int],
+                   read_generations: Mapping[int, int], *,
+                   expected_generations: Mapping[int, int] | None = None,
+                   provider_uuids: Mapping[int, str] | None = None) -> dict[int, int]:
+    """Step 3: compare-and-swap every provider's generation in id order.
+
+    ``expected_generations`` are generations a caller asserted (reshaper):
+    a mismatch there is the caller's conflict, reported at once.  For the
+    others a lost race (someone committed since we read) reruns the
+    transaction.  Returns id -> new generation.
+    """
+    expected_generations = expected_generations or {}
+    provider_uuids = provider_uuids or {}
+    bumped = {}
+    for provider_id in sorted(set(provider_ids)):
+        asserted = provider_id in expected_generations
+        generation = (expected_generations[provider_id] if asserted
+                      else read_generations[provider_id])
+        result = connection.execute(
+            sa.update(RP)
+            .where(RP.c.id == provider_id, RP.c.generation == generation)
+            .values(generation=generation + 1, updated_at=utcnow()))
+        if result.rowcount != 1:
+            conflict = errors.Conflict(
+                "resource provider generation conflict for "
+                f"{provider_uuids.get(provider_id, provider_id)}: another process "
+                "changed it; refresh and retry", code=errors.CONCURRENT_UPDATE)
+            if asserted:
+                raise conflict
+            raise RetryTransaction(conflict)
+        bumped[provider_id] = generation + 1
+    return bumped
+
+
+def check_and_write(connection: Connection, plan: ClaimPlan) -> dict[str, int | None]:
+    """Steps 4-5, with the providers locked: check, then write."""
+    _check_fits(connection, plan)
+    seen = [r.consumer_uuid for r in plan.requests]
+    connection.execute(sa.delete(ALLOC).where(ALLOC.c.consumer_id.in_(seen)))
+    now = utcnow()
+    rows = [
+        {"resource_provider_id": plan.provider_ids[provider_uuid],
+         "consumer_id": request.consumer_uuid,
+         "resource_class_id": plan.class_ids[name], "used": amount,
+         "created_at": now, "updated_at": now}
+        for request in plan.requests
+        for provider_uuid, resources in request.allocations.items()
+        for name, amount in resources.items()
+    ]
+    if rows:
+        connection.execute(sa.insert(ALLOC), rows)
+    gone = consumer_store.delete_consumers_without_allocations(connection, seen)
+    return {uuid: (None if uuid in gone else generation)
+            for uuid, generation in plan.consumer_generations.items()}
+
+
+def _check_fits(connection: Connection, plan: ClaimPlan) -> None:
+    """Refuse the claim if any inventory would be overcommitted or any
+    amount breaks min_unit/max_unit/step_size.
+
+    As Placement does, a claim on an already overcommitted inventory (an
+    inventory shrunk below its usage) is allowed when it leaves the usage
+    no higher than before.
+    """
+    wanted: dict[tuple[int, int], int] = collections.defaultdict(int)
+    entries: list[tuple[str, str, int]] = []
+    for request in plan.requests:
+        for provider_uuid, resources in request.allocations.items():
+            for name, amount in resources.items():
+                key = (plan.provider_ids[provider_uuid], plan.class_ids[name])
+                wanted[key] += amount
+                entries.append((provider_uuid, name, amount))
+    if not entries:
+        return
+    provider_ids = {p for p, _ in wanted}
+    class_ids = {c for _, c in wanted}
+    inventories = {
+        (row.resource_provider_id, row.resource_class_id): row
+        for row in connection.execute(
+            sa.select(INV).where(INV.c.resource_provider_id.in_(provider_ids),
+                                 INV.c.resource_class_id.in_(class_ids)))
+    }
+    usage_before = {
+        (row.resource_provider_id, row.resource_class_id): int(row.used or 0)
+        for row in connection.execute(
+            sa.select(ALLOC.c.resource_provider_id, ALLOC.c.resource_class_id,
+                      sa.func.sum(ALLOC.c.used).label("used"))
+            .where(ALLOC.c.resource_provider_id.in_(provider_ids),
+                   ALLOC.c.resource_class_id.in_(class_ids))
+            .group_by(ALLOC.c.resource_provider_id, ALLOC.c.resource_class_id))
+    }
+    released: dict[tuple[int, int], int] = collections.defaultdict(int)
+    for row in plan.old_rows:
+        released[(row.resource_provider_id, row.resource_class_id)] += row.used
+
+    providers_with_inventory = {p for p, _ in inventories}
+    missing = [u for u, i in plan.provider_ids.items()
+               if i in provider_ids and i not in providers_with_inventory]
+    if missing:
+        names = ", ".join(sorted({name for _, name, _ in entries}))
+        raise AllocationRefused(
+            f"Inventory for '{names}' on resource provider '{', '.join(missing)}' invalid.")
+
+    for provider_uuid, name, amount in entries:
+        key = (plan.provider_ids[provider_uuid], plan.class_ids[name])
+        inventory = inventories.get(key)
+        if inventory is None:
+            raise AllocationRefused(
+                f"Inventory for '{name}' on resource provider '{provider_uuid}' invalid.")
+        if not capacity.amount_fits_units(amount, inventory.min_unit,
+                                          inventory.max_unit, inventory.step_size):
+            raise AllocationRefused(
+                f"Unable to create allocation for '{name}' on resource provider "
+                f"'{provider_uuid}'. The requested amount would violate inventory "
+                "constraints.")
+        before = usage_before.get(key, 0)
+        after = before - released.get(key, 0) + wanted[key]
+        limit = capacity.capacity(inventory.total, inventory.reserved,
+                                  inventory.allocation_ratio)
+        if after > limit and after > before:
+            raise AllocationRefused(
+                f"Unable to create allocation for '{name}' on resource provider "
+                f"'{provider_uuid}'. The requested amount would exceed the capacity.")
+
+
+def delete_allocations(database: Database, consumer_uuid: str) -> None:
+    """DELETE /allocations/{consumer}: drop everything the consumer holds;
+    404 when it holds nothing.  Releasing cannot overcommit, so (as in
+    Placement) the providers' generations stay as they are."""
+    def delete(connection: Connection) -> None:
+        # Serialise with other writers of this consumer's allocations.
+        connection.execute(
+            sa.update(tables.consumers)
+            .where(tables.consumers.c.uuid == consumer_uuid)
+            .values(generation=tables.consumers.c.generation + 1))
+        deleted = connection.execute(
+            sa.delete(ALLOC).where(ALLOC.c.consumer_id == consumer_uuid)).rowcount
+        if not deleted:
+            raise errors.NotFound(f"No allocations for consumer '{consumer_uuid}'")
+        consumer_store.delete_consumers_without_allocations(connection, [consumer_uuid])
+
+    database.run_write(delete)
+
+
+# --- reading ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ConsumerAllocationsView:
+    """GET /allocations/{consumer}."""
+
+    allocations: dict[str, dict]  # provider uuid -> {"generation", "resources"}
+    consumer: consumer_store.Consumer | None
+    last_modified: datetime.datetime | None
+
+
+def get_consumer_allocations(database: Database, consumer_uuid: str) -> ConsumerAllocationsView:
+    def read(connection: Connection) -> ConsumerAllocationsView:
+        rows = connection.execute(
+            sa.select(RP.c.uuid, RP.c.generation, RC.c.name, ALLOC.c.used,
+                      ALLOC.c.created_at, ALLOC.c.updated_at)
+            .select_from(ALLOC.join(RP, RP.c.id == ALLOC.c.resource_provider_id)
+                         .join(RC, RC.c.id == ALLOC.c.resource_class_id))
+            .where(ALLOC.c.consumer_id == consumer_uuid)).all()
+        allocations: dict[str, dict] = {}
+        for row in rows:
+            entry = allocations.setdefault(row.uuid, {"generation": row.generation,
+                                                      "resources": {}})
+            entry["resources"][row.name] = row.used
+        consumer = consumer_store.get_consumer(connection, consumer_uuid) if rows else None
+        return ConsumerAllocationsView(allocations, consumer, _newest(rows))
+
+    return database.run_read(read)
+
+
+@dataclass(frozen=True)
+class ProviderAllocationsView:
+    """GET /resource_providers/{uuid}/allocations."""
+
+    provider_generation: int
+    allocations: dict[str, dict]  # consumer uuid -> {"resources", "consumer_generation"}
+    last_modified: datetime.datetime | None
+
+
+def get_provider_allocations(database: Database, provider_uuid: str) -> ProviderAllocationsView:
+    def read(connection: Connection) -> ProviderAllocationsView:
+        provider = provider_by_uuid(connection, provider_uuid)
+        consumers = tables.consumers
+        rows = connection.execute(
+            sa.select(ALLOC.c.consumer_id, RC.c.name, ALLOC.c.used,
+                      consumers.c.generation.label("consumer_generation"),
+                      ALLOC.c.created_at, ALLOC.c.updated_at)
+            .select_from(ALLOC.join(RC, RC.c.id == ALLOC.c.resource_class_id)
+                         .outerjoin(consumers, consumers.c.uuid == ALLOC.c.consumer_id))
+            .where(ALLOC.c.resource_provider_id == provider.id)).all()
+        allocations: dict[str, dict] = {}
+        for row in rows:
+            entry = allocations.setdefault(row.consumer_id, {
+                "resources": {}, "consumer_generation": row.consumer_generation})
+            entry["resources"][row.name] = row.used
+        return ProviderAllocationsView(provider.generation, allocations, _newest(rows))
+
+    return database.run_read(read)
+
+
+def provider_has_allocations(connection: Connection, provider_id: int) -> bool:
+    """For provider deletion, which must refuse providers in use."""
+    return connection.execute(
+        sa.select(ALLOC.c.id).where(ALLOC.c.resource_provider_id == provider_id)
+        .limit(1)).first() is not None
+
+
+def _newest(rows: Iterable[sa.Row]) -> datetime.datetime | None:
+    stamps = [s for row in rows for s in (row.created_at, row.updated_at) if s is not None]
+    return max(stamps) if stamps else None
