@@ -1,0 +1,75 @@
+"""Render solver results as GET /allocation_candidates JSON per microversion.
+
+- before 1.12 each allocation request is a list of
+  ``{"resource_provider": {"uuid"}, "resources"}``; from 1.12 a dict keyed
+  by provider uuid, the body a PUT /allocations takes;
+- 1.34 adds ``mappings`` (group suffix -> provider uuids);
+- provider summaries show only requested classes before 1.27 and all
+  classes after; ``traits`` from 1.17; parent/root uuids from 1.29.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from placement_pci.candidates.snapshot import ProviderGraph
+from placement_pci.candidates.solver import AllocationRequest, CandidateResult
+
+Microversion = tuple[int, int]
+
+
+def _allocations_by_provider(graph: ProviderGraph,
+                             answer: AllocationRequest) -> dict[str, dict[str, int]]:
+    by_provider: dict[str, dict[str, int]] = {}
+    for provider_id, resource_class, amount in answer.resources:
+        uuid = graph.providers[provider_id].uuid
+        by_provider.setdefault(uuid, {})[resource_class] = amount
+    return by_provider
+
+
+def render_allocation_request(graph: ProviderGraph, answer: AllocationRequest,
+                              microversion: Microversion) -> dict[str, Any]:
+    by_provider = _allocations_by_provider(graph, answer)
+    if microversion < (1, 12):
+        return {"allocations": [
+            {"resource_provider": {"uuid": uuid}, "resources": resources}
+            for uuid, resources in by_provider.items()]}
+    rendered: dict[str, Any] = {"allocations": {
+        uuid: {"resources": resources} for uuid, resources in by_provider.items()}}
+    if microversion >= (1, 34):
+        rendered["mappings"] = {
+            suffix: [graph.providers[pid].uuid for pid in provider_ids]
+            for suffix, provider_ids in answer.mappings}
+    return rendered
+
+
+def render_provider_summary(graph: ProviderGraph, provider_id: int,
+                            requested_classes: frozenset[str],
+                            microversion: Microversion) -> dict[str, Any]:
+    provider = graph.providers[provider_id]
+    all_classes = microversion >= (1, 27)
+    summary: dict[str, Any] = {"resources": {
+        rc: {"capacity": inventory.capacity, "used": provider.used(rc)}
+        for rc, inventory in sorted(provider.inventories.items())
+        if all_classes or rc in requested_classes}}
+    if microversion >= (1, 17):
+        summary["traits"] = sorted(provider.traits)
+    if microversion >= (1, 29):
+        parent = (graph.providers[provider.parent_id].uuid
+                  if provider.parent_id is not None else None)
+        summary["parent_provider_uuid"] = parent
+        summary["root_provider_uuid"] = graph.providers[provider.root_id].uuid
+    return summary
+
+
+def render_candidates(graph: ProviderGraph, result: CandidateResult,
+                      microversion: Microversion) -> dict[str, Any]:
+    """The whole response body."""
+    return {
+        "allocation_requests": [
+            render_allocation_request(graph, answer, microversion)
+            for answer in result.allocation_requests],
+        "provider_summaries": {
+            graph.providers[pid].uuid: render_provider_summary(
+                graph, pid, result.requested_classes, microversion)
+            for pid in result.summary_provider_ids},
+    }

@@ -1,0 +1,197 @@
+"""An immutable in-memory snapshot of the provider graph.
+
+The candidate solver reads only this: providers with their place in a tree,
+traits, aggregates, inventories and usages, plus the names the database
+knows (to reject unknown resource classes and traits).  It is built from
+plain rows so it can be filled from the database (store/snapshot.py) or
+written by hand in tests.  Index structures answer the solver's questions
+(who has this class, who carries this trait, who is in this aggregate,
+which providers share with which trees) without scanning everything.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+SHARING_TRAIT = "MISC_SHARES_VIA_AGGREGATE"
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    total: int
+    reserved: int = 0
+    min_unit: int = 1
+    max_unit: int = 2**31 - 1
+    step_size: int = 1
+    allocation_ratio: float = 1.0
+
+    @property
+    def capacity(self) -> int:
+        """What can ever be allocated: (total - reserved) * ratio."""
+        return int((self.total - self.reserved) * self.allocation_ratio)
+
+    def fits(self, amount: int, used: int) -> bool:
+        """Whether one request of ``amount`` fits, as Placement checks it."""
+        return (used + amount <= (self.total - self.reserved)
+                * self.allocation_ratio
+                and self.min_unit <= amount <= self.max_unit
+                and amount % self.step_size == 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    id: int
+    uuid: str
+    name: str = ""
+    generation: int = 0
+    parent_id: int | None = None
+    root_id: int = 0
+    traits: frozenset[str] = frozenset()
+    aggregates: frozenset[str] = frozenset()
+    inventories: Mapping[str, Inventory] = field(default_factory=dict)
+    usages: Mapping[str, int] = field(default_factory=dict)
+
+    def used(self, resource_class: str) -> int:
+        return self.usages.get(resource_class, 0)
+
+    def fits(self, resource_class: str, amount: int) -> bool:
+        inventory = self.inventories.get(resource_class)
+        return inventory is not None and inventory.fits(
+            amount, self.used(resource_class))
+
+    @property
+    def is_sharing(self) -> bool:
+        return SHARING_TRAIT in self.traits
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderRow:
+    """A provider as stored: what ProviderGraph.build takes."""
+    id: int
+    uuid: str
+    name: str = ""
+    generation: int = 0
+    parent_id: int | None = None
+    root_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryRow:
+    provider_id: int
+    resource_class: str
+    inventory: Inventory
+
+
+class ProviderGraph:
+    """All providers and the indexes the solver uses.  Never mutated."""
+
+    def __init__(self, providers: Iterable[Provider],
+                 resource_classes: Iterable[str] = (),
+                 traits: Iterable[str] = ()) -> None:
+        self.providers: Mapping[int, Provider] = MappingProxyType(
+            {provider.id: provider for provider in providers})
+        self.resource_classes = frozenset(resource_classes)
+        self.trait_names = frozenset(traits)
+        by_uuid: dict[str, Provider] = {}
+        by_class: dict[str, list[int]] = defaultdict(list)
+        by_trait: dict[str, list[int]] = defaultdict(list)
+        by_aggregate: dict[str, list[int]] = defaultdict(list)
+        by_root: dict[int, list[int]] = defaultdict(list)
+        children: dict[int, list[int]] = defaultdict(list)
+        for provider in sorted(self.providers.values(), key=lambda p: p.id):
+            by_uuid[provider.uuid] = provider
+            by_root[provider.root_id].append(provider.id)
+            if provider.parent_id is not None:
+                children[provider.parent_id].append(provider.id)
+            for resource_class in provider.inventories:
+                by_class[resource_class].append(provider.id)
+            for trait in provider.traits:
+                by_trait[trait].append(provider.id)
+            for aggregate in provider.aggregates:
+                by_aggregate[aggregate].append(provider.id)
+        self.by_uuid: Mapping[str, Provider] = MappingProxyType(by_uuid)
+        self.by_class = _freeze(by_class)
+        self.by_trait = _freeze(by_trait)
+        self.by_aggregate = _freeze(by_aggregate)
+        self.by_root = _freeze(by_root)
+        self.children = _freeze(children)
+        self.has_trees = bool(children)
+        self.sharing_ids = frozenset(self.by_trait.get(SHARING_TRAIT, ()))
+        self._sharing_anchors: dict[int, frozenset[int]] = {}
+
+    @classmethod
+    def build(cls, providers: Iterable[ProviderRow],
+              inventories: Iterable[InventoryRow] = (),
+              usages: Iterable[tuple[int, str, int]] = (),
+              provider_traits: Iterable[tuple[int, str]] = (),
+              provider_aggregates: Iterable[tuple[int, str]] = (),
+              resource_classes: Iterable[str] = (),
+              traits: Iterable[str] = ()) -> "ProviderGraph":
+        """Build from plain rows: (provider id, class, used) usages,
+        (provider id, trait name) and (provider id, aggregate uuid) pairs."""
+        inventory_map: dict[int, dict[str, Inventory]] = defaultdict(dict)
+        for row in inventories:
+            inventory_map[row.provider_id][row.resource_class] = row.inventory
+        usage_map: dict[int, dict[str, int]] = defaultdict(dict)
+        for provider_id, resource_class, used in usages:
+            usage_map[provider_id][resource_class] = (
+                usage_map[provider_id].get(resource_class, 0) + int(used))
+        trait_map: dict[int, set[str]] = defaultdict(set)
+        for provider_id, trait in provider_traits:
+            trait_map[provider_id].add(trait)
+        aggregate_map: dict[int, set[str]] = defaultdict(set)
+        for provider_id, aggregate in provider_aggregates:
+            aggregate_map[provider_id].add(aggregate)
+        built = [
+            Provider(
+                id=row.id, uuid=row.uuid, name=row.name,
+                generation=row.generation, parent_id=row.parent_id,
+                root_id=row.root_id if row.root_id is not None else row.id,
+                traits=frozenset(trait_map.get(row.id, ())),
+                aggregates=frozenset(aggregate_map.get(row.id, ())),
+                inventories=MappingProxyType(inventory_map.get(row.id, {})),
+                usages=MappingProxyType(usage_map.get(row.id, {})),
+            )
+            for row in providers
+        ]
+        return cls(built, resource_classes, traits)
+
+    def __len__(self) -> int:
+        return len(self.providers)
+
+    def tree_of(self, root_id: int) -> tuple[int, ...]:
+        return self.by_root.get(root_id, ())
+
+    def ancestors(self, provider_id: int) -> list[int]:
+        """The provider itself, then its parent, ... up to the root."""
+        chain = []
+        current: int | None = provider_id
+        while current is not None:
+            chain.append(current)
+            current = self.providers[current].parent_id
+        return chain
+
+    def providers_in_aggregates(self, any_of: Iterable[str]) -> set[int]:
+        found: set[int] = set()
+        for aggregate in any_of:
+            found.update(self.by_aggregate.get(aggregate, ()))
+        return found
+
+    def sharing_anchors(self, provider_id: int) -> frozenset[int]:
+        """Roots of the trees a sharing provider shares with: every tree
+        with a provider in one of its aggregates (its own tree included
+        when it is in an aggregate)."""
+        cached = self._sharing_anchors.get(provider_id)
+        if cached is None:
+            roots = {self.providers[member].root_id
+                     for aggregate in self.providers[provider_id].aggregates
+                     for member in self.by_aggregate.get(aggregate, ())}
+            cached = frozenset(roots)
+            self._sharing_anchors[provider_id] = cached
+        return cached
+
+
+def _freeze(mapping: dict) -> Mapping:
+    return MappingProxyType({key: tuple(value) for key, value in mapping.items()})
