@@ -308,3 +308,37 @@ def test_root_viommu_traits_follow_capabilities(api):
     document = put(api, {k: v for k, v in SEED_BODY.items()
                          if k != "capabilities"})
     assert document["root_traits"] == []
+
+
+def test_tree_is_visible_through_the_placement_api(api):
+    document = put(api, SEED_BODY)
+    root_uuid = document["root_provider"]["uuid"]
+    listed = api.get(f"/resource_providers?in_tree={root_uuid}").get_json()
+    assert {p["name"] for p in listed["resource_providers"]} == {
+        HOST, A16_PROVIDER, X520_PROVIDER, MDEV_PROVIDER}
+    a16 = providers(document)[A16_PROVIDER]
+    inventories = api.get(
+        f"/resource_providers/{a16['uuid']}/inventories").get_json()
+    assert inventories["resource_provider_generation"] == a16["generation"]
+    assert inventories["inventories"]["CUSTOM_A16_16A"]["total"] == 1
+    traits = api.get(f"/resource_providers/{a16['uuid']}/traits").get_json()
+    assert sorted(traits["traits"]) == ALWAYS
+    root_traits = api.get(f"/resource_providers/{root_uuid}/traits").get_json()
+    assert sorted(root_traits["traits"]) == document["root_traits"]
+
+
+def test_claimed_device_survives_its_removal(api):
+    document = put(api, SEED_BODY)
+    x520 = providers(document)[X520_PROVIDER]
+    claim = api.put(f"/allocations/{CONSUMER}", json={
+        "allocations": {x520["uuid"]: {
+            "resources": {"CUSTOM_PCI_8086_154D": 1}}},
+        "project_id": "p", "user_id": "u", "consumer_generation": None},
+        version="1.28")
+    assert claim.status_code == 204, claim.get_json()
+    document = put(api, body(devices=[PF, VF4]))
+    assert providers(document)[X520_PROVIDER]["uuid"] == x520["uuid"]
+    assert document["warnings"]
+    api.delete(f"/allocations/{CONSUMER}")
+    document = put(api, body(devices=[PF, VF4]))
+    assert X520_PROVIDER not in providers(document)
