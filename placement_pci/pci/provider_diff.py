@@ -14,7 +14,7 @@ so the rules live here and the store only executes the result:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from placement_pci import errors
 from placement_pci.pci import host_devices
@@ -268,7 +268,3 @@ def compute_changes(
     return TreeChanges(providers=kept, deleted=deleted,
                        root_traits=root_traits, healing=healing,
                        warnings=warnings)
-
-
-def with_uuid(change: ProviderChange, uuid: str) -> ProviderChange:
-    return replace(change, uuid=uuid)

@@ -342,3 +342,23 @@ def test_claimed_device_survives_its_removal(api):
     api.delete(f"/allocations/{CONSUMER}")
     document = put(api, body(devices=[PF, VF4]))
     assert X520_PROVIDER not in providers(document)
+
+
+def test_stale_managed_providers_under_the_root_are_removed(api):
+    root_uuid = put(api, SEED_BODY)["root_provider"]["uuid"]
+    created = {}
+    for name in (f"{HOST}_0000:99:00.0", f"{HOST}_operator_thing"):
+        response = api.post("/resource_providers", json={
+            "name": name, "parent_provider_uuid": root_uuid})
+        assert response.status_code == 200, response.get_json()
+        created[name] = response.get_json()
+    stale = created[f"{HOST}_0000:99:00.0"]
+    response = api.put(f"/resource_providers/{stale['uuid']}/traits", json={
+        "traits": ALWAYS, "resource_provider_generation": stale["generation"]})
+    assert response.status_code == 200, response.get_json()
+    document = put(api, SEED_BODY)
+    assert document["changed"] is True
+    listed = api.get(f"/resource_providers?in_tree={root_uuid}").get_json()
+    names = {p["name"] for p in listed["resource_providers"]}
+    assert f"{HOST}_0000:99:00.0" not in names
+    assert f"{HOST}_operator_thing" in names     # not ours: left alone

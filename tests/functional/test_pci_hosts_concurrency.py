@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import sqlalchemy as sa
 
 from placement_pci.db import tables
@@ -55,3 +56,28 @@ def test_racing_syncs_leave_a_consistent_tree(app, api, database):
             sa.select(tables.pci_devices.c.address)).scalars().all()
     assert len(names) == len(set(names))
     assert len(device_rows) == len(set(device_rows))
+
+
+def test_provider_changed_after_the_read_is_a_409(database):
+    """The compare-and-swap catches a writer that committed between the
+    sync's read and its write (here simulated inside one transaction)."""
+    from placement_pci import errors
+    from placement_pci.pci import provider_tree
+    from placement_pci.store import pci_hosts
+
+    pci_hosts.sync_host(database, "compute1", SEED_BODY)
+    planned = provider_tree.plan_host_request(
+        "compute1", body(devices=[PF, VF4]))
+    with pytest.raises(errors.Conflict) as caught:
+        with database.write() as connection:
+            plan = pci_hosts._plan(connection, planned)
+            connection.execute(
+                sa.update(tables.resource_providers)
+                .where(tables.resource_providers.c.name
+                       == "compute1_0000:41:00.0")
+                .values(generation=tables.resource_providers.c.generation
+                        + 1))
+            pci_hosts._apply(connection, plan)
+    assert caught.value.code == "placement.concurrent_update"
+    stored = pci_hosts.get_host(database, "compute1")
+    assert "compute1_0000:41:00.0" in {p["name"] for p in stored.providers}
