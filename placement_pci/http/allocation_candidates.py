@@ -1,0 +1,22 @@
+"""GET /allocation_candidates (1.10+): parse, find, render."""
+from __future__ import annotations
+
+import flask
+
+from placement_pci.candidates.query import parse_candidate_query
+from placement_pci.http import microversion, util
+from placement_pci.store.allocation_candidates import find_candidates
+
+blueprint = flask.Blueprint("allocation_candidates", __name__)
+
+
+@blueprint.route("/allocation_candidates", methods=["GET"])
+def list_allocation_candidates() -> flask.Response:
+    microversion.require(10)
+    util.check_accept_json()
+    version = tuple(microversion.current())
+    request = parse_candidate_query(util.query_args(), version)
+    body = find_candidates(util.database(), request, version,
+                           flask.current_app.config["SETTINGS"])
+    # Candidates describe "now": last-modified is the present.
+    return util.with_cache_headers(util.json_response(body), [])
