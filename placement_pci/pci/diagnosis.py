@@ -306,6 +306,6 @@ def diagnose(graph: ProviderGraph, request: CandidateRequest,
 
 def verdict_counts(verdicts: Iterable[HostVerdict]) -> dict[str, int]:
     counted = list(verdicts)
-    return {"hosts": len(counted),
-            "candidates": sum(1 for v in counted if v.candidate)}
+    return {"host_count": len(counted),
+            "candidate_count": sum(1 for v in counted if v.candidate)}
 

@@ -178,8 +178,10 @@ def _tags(row: Any) -> dict[str, Any]:
         return {}
 
 
-def _claimed_device(row: Any, suffix: str, source: Mapping[str, Any],
-                    assigned: bool) -> ClaimedDevice:
+def claimed_device_from_row(row: Any, suffix: str, source: Mapping[str, Any],
+                            assigned: bool) -> ClaimedDevice:
+    """A pci_devices row serving request group ``suffix`` of alias item
+    ``source`` (alias, item, index)."""
     tags = _tags(row)
     managed = tags.get("managed")
     return ClaimedDevice(
@@ -258,7 +260,7 @@ def _assign_devices(connection: Connection, claim: ClaimInput,
         chosen[pick.id] = pick
         if pick.assigned_to != consumer_uuid:
             _take(connection, pick, consumer_uuid)
-        result.append(_claimed_device(pick, suffix, source.as_dict(),
+        result.append(claimed_device_from_row(pick, suffix, source.as_dict(),
                                       assigned=True))
     released = [row.id for row in rows
                 if row.assigned_to == consumer_uuid and row.id not in chosen]
@@ -387,7 +389,7 @@ def read_claim(connection: Connection, consumer_uuid: str) -> Claim:
                 numa_node=None, managed=True, live_migratable=False,
                 assigned=False))
             continue
-        devices.append(_claimed_device(
+        devices.append(claimed_device_from_row(
             row, entry["group"], entry,
             assigned=row.assigned_to == consumer_uuid))
     consumer = consumer_store.get_consumer(connection, consumer_uuid)
