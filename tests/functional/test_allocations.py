@@ -1,0 +1,138 @@
+"""Allocations, usages and the claim API on every backend (HTTP and store)."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from placement_pci.db import tables
+from placement_pci.store import allocations as store
+from placement_pci.store.allocations import ConsumerAllocations
+from tests.db.test_claim_concurrency import make_provider, stored_allocations
+
+
+def claim_body(provider: str, resources: dict[str, int], generation=None,
+               consumer_type: str = "INSTANCE", project: str = "p", user: str = "u") -> dict:
+    return {"allocations": {provider: {"resources": resources}}, "project_id": project,
+            "user_id": user, "consumer_generation": generation,
+            "consumer_type": consumer_type}
+
+
+def test_oversize_body_is_refused_and_changes_nothing(api, database):
+    provider = make_provider(database, "big", {"VCPU": 4})
+    consumer = str(uuid.uuid4())
+    body = claim_body(provider, {"VCPU": 1})
+    body["project_id"] = "p" * (2 * 1024 * 1024)
+    response = api.put(f"/allocations/{consumer}", json=body)
+    assert response.status_code == 413
+    assert response.get_json()["errors"][0]["status"] == 413
+    assert stored_allocations(database) == {}
+
+
+def test_claim_on_overcommitted_inventory_may_shrink_but_not_grow(api, database):
+    """An inventory shrunk below its usage accepts claims that reduce the
+    overage (as Placement does) and refuses those that add to it."""
+    provider = make_provider(database, "shrunk", {"VCPU": 8})
+    consumer = str(uuid.uuid4())
+    assert api.put(f"/allocations/{consumer}",
+                   json=claim_body(provider, {"VCPU": 6})).status_code == 204
+    with database.write() as connection:
+        connection.execute(sa.update(tables.inventories).values(total=4))
+    smaller = api.put(f"/allocations/{consumer}", json=claim_body(provider, {"VCPU": 5}, 1))
+    assert smaller.status_code == 204
+    other = api.put(f"/allocations/{uuid.uuid4()}", json=claim_body(provider, {"VCPU": 1}))
+    assert other.status_code == 409
+    assert "exceed the capacity" in other.get_json()["errors"][0]["detail"]
+    assert stored_allocations(database) == {consumer: {(provider, "VCPU"): 5}}
+
+
+def test_refused_claim_of_new_consumer_leaves_no_consumer(api, database):
+    provider = make_provider(database, "small", {"VCPU": 2})
+    consumer = str(uuid.uuid4())
+    refused = api.put(f"/allocations/{consumer}", json=claim_body(provider, {"VCPU": 3}))
+    assert refused.status_code == 409
+    assert api.get(f"/allocations/{consumer}").get_json() == {"allocations": {}}
+    # Still a new consumer: null is still the right generation.
+    assert api.put(f"/allocations/{consumer}",
+                   json=claim_body(provider, {"VCPU": 2})).status_code == 204
+    assert api.get(f"/allocations/{consumer}").get_json()["consumer_generation"] == 1
+
+
+def test_claims_bump_the_generation_of_the_providers_they_allocate_from(api, database):
+    first = make_provider(database, "first", {"VCPU": 4})
+    second = make_provider(database, "second", {"VCPU": 4})
+    consumer = str(uuid.uuid4())
+
+    def generations() -> tuple[int, int]:
+        return tuple(api.get(f"/resource_providers/{p}/allocations")
+                     .get_json()["resource_provider_generation"] for p in (first, second))
+
+    assert generations() == (0, 0)
+    api.put(f"/allocations/{consumer}", json=claim_body(first, {"VCPU": 1}))
+    assert generations() == (1, 0)
+    api.put(f"/allocations/{consumer}", json=claim_body(second, {"VCPU": 1}, 1))
+    assert generations() == (1, 1)
+    api.put(f"/allocations/{consumer}", json={**claim_body(second, {}, 2), "allocations": {}})
+    assert generations() == (1, 2)
+
+
+def test_usages_by_consumer_type_on_every_backend(api, database):
+    """Upstream answers 500 here on PostgreSQL; we group portably."""
+    provider = make_provider(database, "typed", {"VCPU": 64, "MEMORY_MB": 8192})
+    claims = [("INSTANCE", {"VCPU": 2, "MEMORY_MB": 512}), ("INSTANCE", {"VCPU": 4}),
+              ("MIGRATION", {"VCPU": 1})]
+    for consumer_type, resources in claims:
+        assert api.put(f"/allocations/{uuid.uuid4()}",
+                       json=claim_body(provider, resources,
+                                       consumer_type=consumer_type)).status_code == 204
+    old = api.put(f"/allocations/{uuid.uuid4()}", version="1.28",
+                  json={k: v for k, v in claim_body(provider, {"MEMORY_MB": 256}).items()
+                        if k != "consumer_type"})
+    assert old.status_code == 204
+
+    grouped = api.get("/usages?project_id=p").get_json()["usages"]
+    assert grouped == {
+        "INSTANCE": {"VCPU": 6, "MEMORY_MB": 512, "consumer_count": 2},
+        "MIGRATION": {"VCPU": 1, "consumer_count": 1},
+        "unknown": {"MEMORY_MB": 256, "consumer_count": 1},
+    }
+    assert api.get("/usages?project_id=p&consumer_type=all").get_json()["usages"] == {
+        "all": {"VCPU": 7, "MEMORY_MB": 768, "consumer_count": 4}}
+    assert api.get("/usages?project_id=p&consumer_type=unknown&user_id=u").get_json() == {
+        "usages": {"unknown": {"MEMORY_MB": 256, "consumer_count": 1}}}
+    assert api.get("/usages?project_id=p", version="1.37").get_json() == {
+        "usages": {"VCPU": 7, "MEMORY_MB": 768}}
+
+
+def test_replace_allocations_reports_generations_and_drops_emptied_consumers(database):
+    provider = make_provider(database, "store", {"VCPU": 8})
+    keep, release = str(uuid.uuid4()), str(uuid.uuid4())
+    first = store.replace_allocations(database, [
+        ConsumerAllocations(keep, {provider: {"VCPU": 1}}, "p", "u", check_generation=True),
+        ConsumerAllocations(release, {provider: {"VCPU": 2}}, "p", "u",
+                            check_generation=True)])
+    assert first == {keep: 1, release: 1}
+    second = store.replace_allocations(database, [
+        ConsumerAllocations(keep, {provider: {"VCPU": 3}}, "p", "u",
+                            expected_generation=1, check_generation=True),
+        ConsumerAllocations(release, {}, "p", "u", expected_generation=1,
+                            check_generation=True)])
+    assert second == {keep: 2, release: None}
+    assert stored_allocations(database) == {keep: {(provider, "VCPU"): 3}}
+    with database.read() as connection:
+        consumers = set(connection.execute(sa.select(tables.consumers.c.uuid)).scalars())
+    assert consumers == {keep}
+
+
+@pytest.mark.parametrize("claim, error", [
+    ({"VCPU": 9}, store.AllocationRefused),
+    ({"CUSTOM_MISSING": 1}, store.UnknownResourceClass),
+    ({"MEMORY_MB": 1}, store.AllocationRefused),
+])
+def test_refused_store_claims_write_nothing(database, claim, error):
+    provider = make_provider(database, "refusing", {"VCPU": 8})
+    with pytest.raises(error):
+        store.replace_allocations(database, [
+            ConsumerAllocations(str(uuid.uuid4()), {provider: claim}, "p", "u")])
+    assert stored_allocations(database) == {}
