@@ -59,25 +59,45 @@ def _is_accepted_key(key: str, microversion: Microversion) -> bool:
     return key in accepted
 
 
+def _schema_error(message: str, validator: str, where: str) -> BadRequest:
+    """A 400 worded like the JSON-schema validation Placement does."""
+    return BadRequest(f"{_INVALID}: {message}\n\nFailed validating "
+                      f"{validator!r} in schema{where}")
+
+
+def _unexpected_keys_message(unexpected: list[str],
+                             microversion: Microversion) -> str:
+    verb_one = len(unexpected) == 1
+    if microversion < (1, 25):
+        names = ", ".join(repr(key) for key in unexpected)
+        return ("Additional properties are not allowed "
+                f"({names} {'was' if verb_one else 'were'} unexpected)")
+    keys = GROUP_KEYS if microversion >= (1, 31) else GROUP_KEYS[:3]
+    suffix = _STRING_SUFFIX if microversion >= (1, 33) else _NUMERIC_SUFFIX
+    patterns = sorted("^%s(%s)?$" % (key, suffix) for key in keys)
+    names = ", ".join(repr(key) for key in sorted(unexpected))
+    return (f"{names} {'does' if verb_one else 'do'} not match any of the "
+            f"regexes: {', '.join(repr(p) for p in patterns)}")
+
+
 def _check_keys_and_formats(query: Mapping[str, Sequence[str]],
                             microversion: Microversion) -> None:
     """The shape checks Placement does with its per-version JSON schema."""
     unexpected = [key for key in query if not _is_accepted_key(key, microversion)]
     if unexpected:
-        names = ", ".join(repr(key) for key in unexpected)
-        verb = "was" if len(unexpected) == 1 else "were"
-        raise BadRequest(f"{_INVALID}: Additional properties are not allowed "
-                         f"({names} {verb} unexpected)")
+        raise _schema_error(_unexpected_keys_message(unexpected, microversion),
+                            "additionalProperties", "")
     if microversion < (1, 25) and "resources" not in query:
-        raise BadRequest(f"{_INVALID}: 'resources' is a required property")
+        raise _schema_error("'resources' is a required property",
+                            "required", "")
     for value in query.get("limit", ()):
         if not _LIMIT.match(value):
-            raise BadRequest(
-                f"{_INVALID}: {value!r} does not match '^[1-9][0-9]*$'")
+            raise _schema_error(f"{value!r} does not match '^[1-9][0-9]*$'",
+                                "pattern", "['properties']['limit']")
     for value in query.get("group_policy", ()):
         if value not in GROUP_POLICIES:
-            raise BadRequest(
-                f"{_INVALID}: {value!r} is not one of ['none', 'isolate']")
+            raise _schema_error(f"{value!r} is not one of ['none', 'isolate']",
+                                "enum", "['properties']['group_policy']")
 
 
 def parse_resources(value: str) -> dict[str, int]:

@@ -52,7 +52,7 @@ def render_provider_summary(graph: ProviderGraph, provider_id: int,
         for rc, inventory in sorted(provider.inventories.items())
         if all_classes or rc in requested_classes}}
     if microversion >= (1, 17):
-        summary["traits"] = sorted(provider.traits)
+        summary["traits"] = graph.ordered_traits(provider.traits)
     if microversion >= (1, 29):
         parent = (graph.providers[provider.parent_id].uuid
                   if provider.parent_id is not None else None)

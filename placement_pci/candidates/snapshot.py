@@ -93,7 +93,11 @@ class ProviderGraph:
         self.providers: Mapping[int, Provider] = MappingProxyType(
             {provider.id: provider for provider in providers})
         self.resource_classes = frozenset(resource_classes)
-        self.trait_names = frozenset(traits)
+        ordered_traits = list(traits)
+        self.trait_names = frozenset(ordered_traits)
+        # Traits are listed in the order the database created them, as
+        # upstream does (standard traits first, then custom ones).
+        self._trait_rank = {name: index for index, name in enumerate(ordered_traits)}
         by_uuid: dict[str, Provider] = {}
         by_class: dict[str, list[int]] = defaultdict(list)
         by_trait: dict[str, list[int]] = defaultdict(list)
@@ -157,6 +161,11 @@ class ProviderGraph:
             for row in providers
         ]
         return cls(built, resource_classes, traits)
+
+    def ordered_traits(self, traits: Iterable[str]) -> list[str]:
+        unknown = len(self._trait_rank)
+        return sorted(traits, key=lambda name: (self._trait_rank.get(name, unknown),
+                                                name))
 
     def __len__(self) -> int:
         return len(self.providers)

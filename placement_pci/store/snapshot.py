@@ -117,7 +117,8 @@ def load_graph(connection: Connection) -> ProviderGraph:
             .join(AGG, AGG.c.id == RP_AGG.c.aggregate_id))
     ]
     resource_classes = connection.execute(sa.select(RC.c.name)).scalars().all()
-    trait_names = connection.execute(sa.select(TRAIT.c.name)).scalars().all()
+    trait_names = connection.execute(
+        sa.select(TRAIT.c.name).order_by(TRAIT.c.id)).scalars().all()
     return ProviderGraph.build(providers, inventories, usages, provider_traits,
                                provider_aggregates, resource_classes,
                                trait_names)
