@@ -136,3 +136,33 @@ def test_refused_store_claims_write_nothing(database, claim, error):
         store.replace_allocations(database, [
             ConsumerAllocations(str(uuid.uuid4()), {provider: claim}, "p", "u")])
     assert stored_allocations(database) == {}
+
+
+@pytest.mark.parametrize("inventory, amount, fits", [
+    # (total, reserved, min_unit, max_unit, step_size, allocation_ratio)
+    ((10, 0, 1, 10, 1, 1.0), 10, True),
+    ((10, 0, 1, 10, 1, 1.0), 11, False),          # capacity
+    ((10, 2, 1, 10, 1, 1.0), 9, False),           # reserved is not usable
+    ((10, 2, 1, 10, 1, 1.0), 8, True),
+    ((10, 0, 1, 40, 1, 4.0), 40, True),           # ratio multiplies
+    ((10, 0, 1, 40, 1, 1.5), 16, False),          # 15 usable
+    ((10, 0, 2, 10, 1, 1.0), 1, False),           # min_unit
+    ((10, 0, 1, 4, 1, 1.0), 5, False),            # max_unit
+    ((10, 0, 1, 10, 3, 1.0), 4, False),           # step_size
+    ((10, 0, 1, 10, 3, 1.0), 9, True),
+])
+def test_capacity_and_unit_rules(database, inventory, amount, fits):
+    total, reserved, min_unit, max_unit, step_size, ratio = inventory
+    provider = make_provider(database, "rules", {"VCPU": total})
+    with database.write() as connection:
+        connection.execute(sa.update(tables.inventories).values(
+            reserved=reserved, min_unit=min_unit, max_unit=max_unit,
+            step_size=step_size, allocation_ratio=ratio))
+    claim = ConsumerAllocations(str(uuid.uuid4()), {provider: {"VCPU": amount}}, "p", "u")
+    if fits:
+        store.replace_allocations(database, [claim])
+        assert stored_allocations(database) == {claim.consumer_uuid: {(provider, "VCPU"): amount}}
+    else:
+        with pytest.raises(store.AllocationRefused):
+            store.replace_allocations(database, [claim])
+        assert stored_allocations(database) == {}
