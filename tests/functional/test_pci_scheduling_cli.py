@@ -1,0 +1,136 @@
+"""``placement-pci scheduling ...``: the seed walkthrough from a shell."""
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from click.testing import CliRunner
+
+from placement_pci.app import create_app
+from placement_pci.cli import main
+from placement_pci.settings import Settings
+from placement_pci.cli_scheduling import render_table
+
+A16_SPEC = {"vendor_id": "10de", "product_id": "25b6",
+            "address": "0000:25:00.4", "resource_class": "CUSTOM_A16_16A",
+            "managed": "no"}
+A16_ALIAS = {"device_type": "type-VF", "resource_class": "CUSTOM_A16_16A",
+             "name": "A16_16A"}
+A16_DEVICES = [
+    {"address": "0000:25:00.0", "vendor_id": "10de", "product_id": "25b6",
+     "dev_type": "type-PF", "numa_node": 0, "vf_product_id": "25b6"},
+    {"address": "0000:25:00.4", "vendor_id": "10de", "product_id": "25b6",
+     "dev_type": "type-VF", "parent_addr": "0000:25:00.0", "numa_node": 0},
+]
+NO_RESOURCES = ["--vcpus", "0", "--memory-mb", "0", "--root-gb", "0"]
+
+
+def mark_root_as_nova_compute(database_url: str, hostname: str) -> None:
+    """What nova-compute does for its root provider: OWNER_NOVA (which
+    every translated request asks of the root)."""
+    client = create_app(Settings(database_url=database_url,
+                                 auth_strategy="none")).test_client()
+    headers = {"OpenStack-API-Version": "placement 1.39"}
+    root = client.get(f"/resource_providers?name={hostname}",
+                      headers=headers).get_json()["resource_providers"][0]
+    traits = client.get(f"/resource_providers/{root['uuid']}/traits",
+                        headers=headers).get_json()
+    response = client.put(f"/resource_providers/{root['uuid']}/traits",
+                          headers=headers, json={
+        "resource_provider_generation": traits["resource_provider_generation"],
+        "traits": traits["traits"] + ["OWNER_NOVA"]})
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'cli.sqlite'}"
+
+
+@pytest.fixture
+def run(database_url, monkeypatch):
+    monkeypatch.setenv("PLACEMENT_PCI_DATABASE_URL", database_url)
+    monkeypatch.delenv("PLACEMENT_PCI_URL", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args: str, status: int = 0) -> str:
+        result = runner.invoke(main, list(args))
+        assert result.exit_code == status, result.output
+        return result.output
+    return invoke
+
+
+def local(*args: str) -> list[str]:
+    return ["scheduling", "--local", *args]
+
+
+def test_seed_walkthrough(run, tmp_path, database_url):
+    devices = tmp_path / "devices.json"
+    devices.write_text(json.dumps(A16_DEVICES))
+    specs = tmp_path / "specs.json"
+    specs.write_text(json.dumps([A16_SPEC]))
+    run("pci", "sync", "--local", "--hostname", "compute1",
+        "--device-spec", str(specs), "--devices", str(devices))
+    mark_root_as_nova_compute(database_url, "compute1")
+
+    created = run(*local("alias", "create", json.dumps(A16_ALIAS)))
+    assert "CUSTOM_A16_16A" in created
+    listed = run(*local("alias", "list"))
+    assert "A16_16A" in listed and "type-VF" in listed
+    as_json = json.loads(run(*local("-f", "json", "alias", "list")))
+    assert as_json["aliases"][0]["name"] == "A16_16A"
+
+    groups = run(*local("request-groups", *NO_RESOURCES, "--extra-spec",
+                        "pci_passthrough:alias=A16_16A:1"))
+    assert "_A16_16A-0" in groups and "alias A16_16A item 0 #0" in groups
+    assert "query:" in groups and "resources_A16_16A-0=CUSTOM_A16_16A:1" in groups
+
+    found = run(*local("candidates", *NO_RESOURCES, "--extra-spec",
+                       "pci_passthrough:alias=A16_16A:1"))
+    assert "compute1" in found and "compute1_0000:25:00.0" in found
+
+    consumer = str(uuid.uuid4())
+    claimed = run(*local("claim", consumer, *NO_RESOURCES, "--extra-spec",
+                         "pci_passthrough:alias=A16_16A:1",
+                         "--project-id", "p1", "--user-id", "u1"))
+    assert "0000:25:00.4" in claimed and "type-VF" in claimed
+
+    xml = run(*local("hostdev-xml", consumer))
+    assert "managed='no'" in xml
+    assert "bus='0x25' slot='0x00' function='0x4'" in xml
+    assert consumer in run(*local("claims"))
+
+    why = run(*local("why", *NO_RESOURCES, "--extra-spec",
+                     "pci_passthrough:alias=A16_16A:1"))
+    assert "CUSTOM_A16_16A: 1 requested, 0 free" in why
+
+    refused = run(*local("live-migration", "check", consumer), status=1)
+    assert "not live-migratable" in refused
+
+    run(*local("release", consumer))
+    assert consumer not in run(*local("claims"))
+
+
+def test_device_spec_sets_and_preview(run, tmp_path):
+    devices = tmp_path / "devices.json"
+    devices.write_text(json.dumps(A16_DEVICES))
+    run(*local("device-spec", "create", "gpu", json.dumps([A16_SPEC])))
+    assert "gpu" in run(*local("device-spec", "list"))
+    preview = run(*local("device-spec", "preview", "--hostname", "h1",
+                         "--devices", f"@{devices}", "--set", "gpu"))
+    assert "h1_0000:25:00.0" in preview and "CUSTOM_A16_16A=1" in preview
+    run(*local("device-spec", "delete", "gpu"))
+
+
+def test_errors_are_readable(run):
+    output = run(*local("alias", "create", '{"name": "x"}'), status=1)
+    assert "HTTP 400" in output and "placement_pci.alias.invalid" in output
+    output = run("scheduling", "alias", "list", status=2)
+    assert "--local" in output
+
+
+def test_render_table():
+    table = render_table(["A", "B"], [["x", ["p", "q"]], [None, True]])
+    assert table.splitlines()[1] == "| A | B    |"
+    assert "| x | p, q |" in table and "| - | yes  |" in table
