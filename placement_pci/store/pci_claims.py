@@ -17,7 +17,9 @@ step 1, two consumers claiming devices of the same provider are serialised:
 they never get the same device and never more devices than the allocation
 allows.  A device marked as assigned to a consumer that no longer holds an
 allocation on its provider (allocations deleted through the plain
-Placement API) is stale and may be taken over.
+Placement API) is stale and may be taken over.  The claim records are
+consulted too, so a host report that rewrites its device rows without the
+service's assignments cannot make a held device look free.
 """
 from __future__ import annotations
 
@@ -207,6 +209,18 @@ def _consumers_with_allocations(connection: Connection,
     return holders
 
 
+def _recorded_devices(connection: Connection,
+                      consumers: set[str]) -> dict[tuple[str, str], str]:
+    """(hostname, address) -> consumer, from the claim records of the
+    given consumers."""
+    if not consumers:
+        return {}
+    rows = connection.execute(sa.select(CONFIG.c.name, CONFIG.c.body).where(
+        CONFIG.c.kind == KIND_CLAIM, CONFIG.c.name.in_(consumers)))
+    return {(device["hostname"], device["address"]): name
+            for name, body in rows for device in json.loads(body)["devices"]}
+
+
 def _eligible(row: Any, resource_class: str, device_type: str | None) -> bool:
     return (row.dev_type in ASSIGNABLE_TYPES
             and row.resource_class == resource_class
@@ -238,6 +252,20 @@ def _assign_devices(connection: Connection, claim: ClaimInput,
             DEVICES.c.assigned_to == consumer_uuid))
         .order_by(DEVICES.c.hostname, DEVICES.c.address)).all()
     holders = _consumers_with_allocations(connection, provider_uuids)
+    recorded = _recorded_devices(
+        connection, set().union(*holders.values()) | {consumer_uuid})
+
+    def holder(row: Any) -> str | None:
+        """Who holds the device: its row says so, or (when a host report
+        rewrote the row) a claim record says so; either way only while
+        that consumer still has an allocation on the provider."""
+        allocated = holders.get(row.provider_uuid, set())
+        for candidate in (row.assigned_to,
+                          recorded.get((row.hostname, row.address))):
+            if candidate is not None and candidate in allocated:
+                return candidate
+        return None
+
     chosen: dict[int, Any] = {}
     result = []
     for suffix, source, provider, resource_class in groups:
@@ -245,12 +273,9 @@ def _assign_devices(connection: Connection, claim: ClaimInput,
         candidates = [row for row in rows
                       if row.provider_uuid == provider and row.id not in chosen
                       and _eligible(row, resource_class, device_type)]
-        kept = [row for row in candidates if row.assigned_to == consumer_uuid]
-        free = [row for row in candidates if row.assigned_to is None]
-        stale = [row for row in candidates
-                 if row.assigned_to not in (None, consumer_uuid)
-                 and row.assigned_to not in holders.get(provider, set())]
-        pick = (kept or free or stale or [None])[0]
+        kept = [row for row in candidates if holder(row) == consumer_uuid]
+        free = [row for row in candidates if holder(row) is None]
+        pick = (kept or free or [None])[0]
         if pick is None:
             raise errors.Conflict(
                 f"No free {resource_class} device on provider {provider} for "

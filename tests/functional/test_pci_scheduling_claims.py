@@ -224,3 +224,24 @@ def test_unknown_claims(api):
     assert api.get(f"/pci/claims/{missing}/hostdev-xml").status_code == 404
     assert api.delete(f"/pci/claims/{missing}").status_code == 404
     assert api.get("/pci/claims/not-a-uuid").status_code == 400
+
+
+def test_host_report_without_assignments_does_not_free_held_devices(api):
+    two_vfs = A16_DEVICES + [{**A16_DEVICES[1], "address": "0000:25:00.5"}]
+    specs = [A16_SPEC, {**A16_SPEC, "address": "0000:25:00.5"}]
+    providers = put_host(api, "compute1", specs, two_vfs)
+    pf = providers["compute1_0000:25:00.0"]["uuid"]
+    body = claim_body([A16_ALIAS], "A16_16A:1", {pf: {"CUSTOM_A16_16A": 1}},
+                      {"_A16_16A-0": [pf]})
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    held = api.put(f"/pci/claims/{first}", json=body).get_json()[
+        "devices"][0]["address"]
+    # The host reports again, knowing nothing of the assignment.
+    put_host(api, "compute1", specs, two_vfs)
+    other = api.put(f"/pci/claims/{second}", json=body)
+    assert other.status_code == 200, other.get_data(as_text=True)
+    assert other.get_json()["devices"][0]["address"] != held
+    # and the first consumer's re-claim keeps its device
+    again = api.put(f"/pci/claims/{first}", json={**body, "consumer_generation": 1})
+    assert again.status_code == 200, again.get_data(as_text=True)
+    assert again.get_json()["devices"][0]["address"] == held
