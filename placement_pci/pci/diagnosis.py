@@ -228,6 +228,7 @@ def _unsuffixed_group(graph: ProviderGraph, root: Provider,
         verdict.reasons.append(tree_reason)
         return verdict
     providers = _tree_providers(graph, root)
+    per_provider: dict[int, ProviderVerdict] = {}
     for resource_class, amount in sorted(group.resources.items()):
         holders = [p for p in providers if resource_class in p.inventories]
         if not holders:
@@ -236,12 +237,14 @@ def _unsuffixed_group(graph: ProviderGraph, root: Provider,
                            f"inventory"))
             continue
         for provider in holders:
-            verdict.providers.append(_verdict(
-                provider, _capacity_reasons(provider, {resource_class: amount})))
+            per_provider.setdefault(provider.id, _verdict(provider, [])) \
+                .reasons.extend(_capacity_reasons(provider,
+                                                  {resource_class: amount}))
         if not any(provider.fits(resource_class, amount) for provider in holders):
             verdict.reasons.append(Reason(
                 CAPACITY, f"no provider in this tree can give {amount} "
                           f"{resource_class}"))
+    verdict.providers = [per_provider[pid] for pid in sorted(per_provider)]
     all_traits = frozenset().union(*(p.traits for p in providers))
     verdict.reasons += _trait_reasons(all_traits, group)
     verdict.reasons += _aggregate_reasons(root.aggregates, group)

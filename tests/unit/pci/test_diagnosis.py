@@ -123,3 +123,12 @@ def test_groups_that_fit_alone_but_not_together():
 def test_only_the_roots_asked_for():
     verdicts = diagnose(graph(), request(), roots=["root-2", "nope"])
     assert [v.name for v in verdicts] == ["compute2"]
+
+
+def test_unsuffixed_group_lists_each_provider_once():
+    request_ = CandidateRequest(groups=[RequestGroup("", {"VCPU": 2,
+                                                          "CUSTOM_GPU": 1})])
+    host = verdict_for(diagnose(graph(), request_), "compute1")
+    providers = host.as_dict()["groups"][0]["providers"]
+    assert [p["uuid"] for p in providers] == ["root-1", "pf-1"]
+    assert host.candidate
