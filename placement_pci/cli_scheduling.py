@@ -491,7 +491,8 @@ def candidates(context: click.Context, limit: int | None,
 def _why_table(document: dict) -> str:
     return render_table(
         ["Host", "Candidate", "Failed groups", "Why"],
-        [[h["name"], h["candidate"], h["failed_groups"], h["summary"]]
+        [[h["name"], h["candidate"],
+          [g or "(unsuffixed)" for g in h["failed_groups"]], h["summary"]]
          for h in document["hosts"]])
 
 
