@@ -16,7 +16,10 @@ def list_allocation_candidates() -> flask.Response:
     util.check_accept_json()
     version = tuple(microversion.current())
     request = parse_candidate_query(util.query_args(), version)
+    config = flask.current_app.config
+    # An app may bring its own snapshot cache (tests model several
+    # workers that way); otherwise the worker-wide one is used.
     body = find_candidates(util.database(), request, version,
-                           flask.current_app.config["SETTINGS"])
+                           config["SETTINGS"], config.get("CANDIDATE_SNAPSHOTS"))
     # Candidates describe "now": last-modified is the present.
     return util.with_cache_headers(util.json_response(body), [])

@@ -13,7 +13,7 @@ from placement_pci.candidates.solver import (
     BREADTH_FIRST, ORDERS, CandidateResult, SolverOptions, solve)
 from placement_pci.db.engine import Database
 from placement_pci.settings import Settings
-from placement_pci.store.snapshot import current_graph
+from placement_pci.store.snapshot import SnapshotCache, current_graph
 
 Microversion = tuple[int, int]
 
@@ -34,19 +34,22 @@ def solver_options(settings: Settings | None,
 
 
 def solve_candidates(database: Database, request: CandidateRequest,
-                     options: SolverOptions) -> tuple[Any, CandidateResult]:
+                     options: SolverOptions,
+                     cache: SnapshotCache | None = None
+                     ) -> tuple[Any, CandidateResult]:
     """(graph, result): for callers that render or inspect themselves."""
-    graph = current_graph(database)
+    graph = current_graph(database, cache)
     return graph, solve(graph, request, options)
 
 
 def find_candidates(database: Database, request: CandidateRequest,
                     microversion: Microversion = (1, 39),
-                    settings: Settings | None = None) -> dict[str, Any]:
+                    settings: Settings | None = None,
+                    cache: SnapshotCache | None = None) -> dict[str, Any]:
     """The GET /allocation_candidates response body for ``request``.
 
     Raises BadRequest for resource classes or traits the database lacks.
     """
     graph, result = solve_candidates(
-        database, request, solver_options(settings, microversion))
+        database, request, solver_options(settings, microversion), cache)
     return render_candidates(graph, result, microversion)

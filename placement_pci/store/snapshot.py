@@ -14,6 +14,7 @@ snapshot older than what was committed when it arrived.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -131,43 +132,43 @@ class _Cached:
 
 
 class SnapshotCache:
-    """One ProviderGraph per database, reloaded when its fingerprint moves.
-
-    ``loads`` counts full reloads (observable in tests and logs).
-    """
+    """One ProviderGraph per Database object, reloaded when the database's
+    fingerprint moves.  ``loads`` counts full reloads."""
 
     def __init__(self, loader: Callable[[Connection], ProviderGraph] = load_graph
                  ) -> None:
         self._loader = loader
-        self._cached: dict[str, _Cached] = {}
+        self._cached: weakref.WeakKeyDictionary[Database, _Cached] = (
+            weakref.WeakKeyDictionary())
         self._lock = threading.Lock()
         self.loads = 0
 
     def graph(self, database: Database) -> ProviderGraph:
         """A snapshot at least as new as every write committed before now."""
-        key = str(database.url)
         with database.read() as connection:
             fingerprint = read_fingerprint(connection)
-            cached = self._cached.get(key)
-            if cached is not None and cached.fingerprint == fingerprint:
-                return cached.graph
+        cached = self._cached.get(database)
+        if cached is not None and cached.fingerprint == fingerprint:
+            return cached.graph
         with self._lock:
-            cached = self._cached.get(key)
+            cached = self._cached.get(database)
             if cached is not None and cached.fingerprint == fingerprint:
                 return cached.graph
             with database.read() as connection:
-                # Read the fingerprint again: it must not be newer than
-                # the rows loaded after it.
+                # Read the fingerprint again, before the rows: a write
+                # landing during the load makes the next request reload.
                 fingerprint = read_fingerprint(connection)
                 graph = self._loader(connection)
             self.loads += 1
-            self._cached[key] = _Cached(fingerprint, graph)
+            self._cached[database] = _Cached(fingerprint, graph)
             return graph
 
 
+# The worker's cache: each gunicorn worker process has its own.
 _PROCESS_CACHE = SnapshotCache()
 
 
-def current_graph(database: Database) -> ProviderGraph:
-    """The worker's snapshot for ``database``, fresh as of this call."""
-    return _PROCESS_CACHE.graph(database)
+def current_graph(database: Database,
+                  cache: SnapshotCache | None = None) -> ProviderGraph:
+    """The snapshot for ``database``, fresh as of this call."""
+    return (cache or _PROCESS_CACHE).graph(database)
