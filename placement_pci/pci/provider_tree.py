@@ -332,6 +332,13 @@ def plan_host_request(hostname: str, body: object) -> PlannedTree:
         raise errors.BadRequest(
             f"unknown field(s) in the request body: {', '.join(unknown)}",
             code=HOST_INVALID)
+    # Both are required (may be empty): a body that forgot them must not
+    # read as "this host has no devices" and remove its providers.
+    missing = [key for key in ("device_spec", "devices") if key not in body]
+    if missing:
+        raise errors.BadRequest(
+            f"missing field(s) in the request body: {', '.join(missing)}",
+            code=HOST_INVALID)
     specs, warnings = spec_module.parse_device_specs(body.get("device_spec"))
     devices, device_warnings = devices_module.parse_host_devices(
         body.get("devices"))

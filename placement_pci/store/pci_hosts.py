@@ -486,13 +486,17 @@ def _heal(connection: Connection, plan: _Plan, provider_ids: dict[str, int],
                 resource_provider_id=provider_id, consumer_id=consumer_uuid,
                 resource_class_id=class_id, used=fix.used, created_at=now,
                 updated_at=now))
-            healed.append({"consumer_uuid": consumer_uuid,
-                           "provider_name": fix.provider_name,
-                           "resource_provider_uuid":
-                               plan.uuids.get(fix.provider_name),
-                           "resource_class": fix.resource_class,
-                           "used": fix.used, "previous": fix.previous})
+            healed.append(_fix_view(fix, plan.uuids.get(fix.provider_name)))
     return healed
+
+
+def _fix_view(fix: provider_diff.AllocationFix,
+              provider_uuid: str | None) -> dict[str, Any]:
+    return {"consumer_uuid": fix.consumer_uuid,
+            "provider_name": fix.provider_name,
+            "resource_provider_uuid": provider_uuid,
+            "resource_class": fix.resource_class,
+            "used": fix.used, "previous": fix.previous}
 
 
 # --- rendering -----------------------------------------------------------
@@ -581,12 +585,7 @@ def sync_host(database: Database, hostname: str, body: object, *,
     if dry_run:
         def preview(connection: Connection) -> HostTree:
             plan = _plan(connection, planned)
-            healed = [{"consumer_uuid": fix.consumer_uuid,
-                       "provider_name": fix.provider_name,
-                       "resource_provider_uuid": plan.uuids.get(
-                           fix.provider_name),
-                       "resource_class": fix.resource_class,
-                       "used": fix.used, "previous": fix.previous}
+            healed = [_fix_view(fix, plan.uuids.get(fix.provider_name))
                       for fix in plan.changes.healing]
             return _render(connection, plan, dry_run=True, healed=healed)
         return database.run_read(preview)

@@ -204,13 +204,16 @@ def test_mdev_providers_and_root_traits():
 
 
 @pytest.mark.parametrize("hostname, body, code", [
-    ("", {}, "placement_pci.host.invalid"),
-    ("h" * 190, {}, "placement_pci.host.invalid"),
+    ("", {"device_spec": [], "devices": []}, "placement_pci.host.invalid"),
+    ("h" * 190, {"device_spec": [], "devices": []},
+     "placement_pci.host.invalid"),
     (HOST, [], "placement_pci.host.invalid"),
     (HOST, {"device_specs": []}, "placement_pci.host.invalid"),
-    (HOST, {"devices": [dict(X520, dev_type="type-X")]},
+    (HOST, {"device_spec": []}, "placement_pci.host.invalid"),
+    (HOST, {"devices": []}, "placement_pci.host.invalid"),
+    (HOST, {"device_spec": [], "devices": [dict(X520, dev_type="type-X")]},
      "placement_pci.devices.invalid"),
-    (HOST, {"devices": [vf(4, parent_addr=None)]},
+    (HOST, {"device_spec": [], "devices": [vf(4, parent_addr=None)]},
      "placement_pci.devices.invalid"),
 ])
 def test_request_errors(hostname, body, code):
