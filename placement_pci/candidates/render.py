@@ -61,15 +61,30 @@ def render_provider_summary(graph: ProviderGraph, provider_id: int,
     return summary
 
 
+def _summary_mode(requested_classes: frozenset[str],
+                  microversion: Microversion) -> tuple:
+    """What a summary's shape depends on."""
+    all_classes = microversion >= (1, 27)
+    return (all_classes, microversion >= (1, 17), microversion >= (1, 29),
+            None if all_classes else requested_classes)
+
+
 def render_candidates(graph: ProviderGraph, result: CandidateResult,
                       microversion: Microversion) -> dict[str, Any]:
-    """The whole response body."""
+    """The whole response body.  Summaries are rendered once per provider
+    and snapshot (the returned dicts are shared: read-only)."""
+    mode = _summary_mode(result.requested_classes, microversion)
+    cache = graph.memoized(("summaries", mode), dict)
+    summaries = {}
+    for pid in result.summary_provider_ids:
+        summary = cache.get(pid)
+        if summary is None:
+            summary = cache[pid] = render_provider_summary(
+                graph, pid, result.requested_classes, microversion)
+        summaries[graph.providers[pid].uuid] = summary
     return {
         "allocation_requests": [
             render_allocation_request(graph, answer, microversion)
             for answer in result.allocation_requests],
-        "provider_summaries": {
-            graph.providers[pid].uuid: render_provider_summary(
-                graph, pid, result.requested_classes, microversion)
-            for pid in result.summary_provider_ids},
+        "provider_summaries": summaries,
     }

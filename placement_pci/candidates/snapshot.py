@@ -10,16 +10,18 @@ which providers share with which trees) without scanning everything.
 """
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
+from typing import NamedTuple
 
 SHARING_TRAIT = "MISC_SHARES_VIA_AGGREGATE"
+MEMO_SIZE = 512
 
 
-@dataclass(frozen=True, slots=True)
-class Inventory:
+class Inventory(NamedTuple):
     total: int
     reserved: int = 0
     min_unit: int = 1
@@ -40,8 +42,10 @@ class Inventory:
                 and amount % self.step_size == 0)
 
 
-@dataclass(frozen=True, slots=True)
-class Provider:
+class Provider(NamedTuple):
+    """One provider; immutable by convention (a tuple: cheap to build for
+    tens of thousands of providers).  ``inventories`` and ``usages`` are
+    keyed by resource class name."""
     id: int
     uuid: str
     name: str = ""
@@ -50,8 +54,8 @@ class Provider:
     root_id: int = 0
     traits: frozenset[str] = frozenset()
     aggregates: frozenset[str] = frozenset()
-    inventories: Mapping[str, Inventory] = field(default_factory=dict)
-    usages: Mapping[str, int] = field(default_factory=dict)
+    inventories: Mapping[str, Inventory] = {}
+    usages: Mapping[str, int] = {}
 
     def used(self, resource_class: str) -> int:
         return self.usages.get(resource_class, 0)
@@ -59,7 +63,7 @@ class Provider:
     def fits(self, resource_class: str, amount: int) -> bool:
         inventory = self.inventories.get(resource_class)
         return inventory is not None and inventory.fits(
-            amount, self.used(resource_class))
+            amount, self.usages.get(resource_class, 0))
 
     @property
     def is_sharing(self) -> bool:
@@ -124,6 +128,26 @@ class ProviderGraph:
         self.has_trees = bool(children)
         self.sharing_ids = frozenset(self.by_trait.get(SHARING_TRAIT, ()))
         self._sharing_anchors: dict[int, frozenset[int]] = {}
+        # Answers derived from this immutable graph (feasible providers of
+        # a group, rendered summaries), kept while the snapshot lives.
+        self._memo: OrderedDict[object, object] = OrderedDict()
+        self._memo_lock = threading.Lock()
+
+    def memoized(self, key: object, compute: Callable[[], object]) -> object:
+        """``compute()`` once per key for this snapshot (bounded LRU).
+
+        Callers must treat the returned value as read-only.
+        """
+        with self._memo_lock:
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                return self._memo[key]
+        value = compute()
+        with self._memo_lock:
+            self._memo[key] = value
+            if len(self._memo) > MEMO_SIZE:
+                self._memo.popitem(last=False)
+        return value
 
     @classmethod
     def build(cls, providers: Iterable[ProviderRow],
@@ -148,15 +172,16 @@ class ProviderGraph:
         aggregate_map: dict[int, set[str]] = defaultdict(set)
         for provider_id, aggregate in provider_aggregates:
             aggregate_map[provider_id].add(aggregate)
+        no_names: frozenset[str] = frozenset()
         built = [
             Provider(
-                id=row.id, uuid=row.uuid, name=row.name,
-                generation=row.generation, parent_id=row.parent_id,
-                root_id=row.root_id if row.root_id is not None else row.id,
-                traits=frozenset(trait_map.get(row.id, ())),
-                aggregates=frozenset(aggregate_map.get(row.id, ())),
-                inventories=MappingProxyType(inventory_map.get(row.id, {})),
-                usages=MappingProxyType(usage_map.get(row.id, {})),
+                row.id, row.uuid, row.name, row.generation, row.parent_id,
+                row.root_id if row.root_id is not None else row.id,
+                frozenset(trait_map[row.id]) if row.id in trait_map else no_names,
+                frozenset(aggregate_map[row.id]) if row.id in aggregate_map
+                else no_names,
+                inventory_map.get(row.id, {}),
+                usage_map.get(row.id, {}),
             )
             for row in providers
         ]

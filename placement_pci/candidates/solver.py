@@ -101,11 +101,12 @@ def allowed_roots(graph: ProviderGraph,
     """Roots passing root_required; None when nothing filters roots."""
     if not (request.root_required or request.root_forbidden):
         return None
-    return frozenset(
+    key = ("roots", request.root_required, request.root_forbidden)
+    return graph.memoized(key, lambda: frozenset(
         provider.id for provider in graph.providers.values()
         if provider.parent_id is None
         and request.root_required <= provider.traits
-        and not request.root_forbidden & provider.traits)
+        and not request.root_forbidden & provider.traits))
 
 
 # -- stage 3: per-group feasibility ------------------------------------------
@@ -171,9 +172,25 @@ def anchors_of(graph: ProviderGraph, provider: Provider) -> Iterable[int]:
                 yield root
 
 
+def group_key(group: RequestGroup) -> tuple:
+    """What a group asks for, without its suffix: equal keys, equal options."""
+    def sets(items: Iterable[frozenset[str]]) -> tuple:
+        return tuple(sorted(tuple(sorted(item)) for item in items))
+    return (tuple(sorted(group.resources.items())), sets(group.required_traits),
+            tuple(sorted(group.forbidden_traits)), sets(group.member_of),
+            tuple(sorted(group.forbidden_aggregates)), group.in_tree)
+
+
 def granular_options(graph: ProviderGraph, group: RequestGroup,
                      roots: frozenset[int] | None) -> dict[int, list[int]]:
-    """anchor root -> providers serving this suffixed group there."""
+    """anchor root -> providers serving this suffixed group there
+    (memoized per snapshot: identical groups and repeated queries reuse it)."""
+    return graph.memoized(("granular", group_key(group), roots),
+                          lambda: _granular_options(graph, group, roots))
+
+
+def _granular_options(graph: ProviderGraph, group: RequestGroup,
+                      roots: frozenset[int] | None) -> dict[int, list[int]]:
     by_anchor: dict[int, list[int]] = {}
     for provider_id in granular_providers(graph, group):
         for anchor in anchors_of(graph, graph.providers[provider_id]):
@@ -185,6 +202,14 @@ def granular_options(graph: ProviderGraph, group: RequestGroup,
 def unsuffixed_options(graph: ProviderGraph, group: RequestGroup,
                        roots: frozenset[int] | None
                        ) -> dict[int, dict[str, list[int]]]:
+    """Memoized per snapshot, see ``_unsuffixed_options``."""
+    return graph.memoized(("unsuffixed", group_key(group), roots),
+                          lambda: _unsuffixed_options(graph, group, roots))
+
+
+def _unsuffixed_options(graph: ProviderGraph, group: RequestGroup,
+                        roots: frozenset[int] | None
+                        ) -> dict[int, dict[str, list[int]]]:
     """anchor root -> resource class -> providers of the unsuffixed group.
 
     The unsuffixed group may take each class from a different provider of
@@ -578,16 +603,14 @@ def generate(graph: ProviderGraph, request: CandidateRequest,
     ordered = sorted(anchors or ())
     if rng is not None:
         rng.shuffle(ordered)
-    generators = [
-        _tree_answers(
-            graph, request,
-            _steps_for_anchor(
-                request, unsuffixed[anchor] if unsuffixed is not None else None,
-                {suffix: by_anchor[anchor]
-                 for suffix, by_anchor in granular.items()}),
-            options, rng)
-        for anchor in ordered
-    ]
+
+    def tree(anchor: int) -> Iterator[AllocationRequest]:
+        steps = _steps_for_anchor(
+            request, unsuffixed[anchor] if unsuffixed is not None else None,
+            {suffix: by_anchor[anchor] for suffix, by_anchor in granular.items()})
+        yield from _tree_answers(graph, request, steps, options, rng)
+
+    generators = [tree(anchor) for anchor in ordered]
     # An answer made only of sharing providers can come from several
     # anchors; any other answer names a provider only its own tree can use.
     seen_shared: set[AllocationRequest] = set()

@@ -13,6 +13,7 @@ snapshot older than what was committed when it arrived.
 """
 from __future__ import annotations
 
+import gc
 import threading
 import weakref
 from collections.abc import Callable
@@ -79,44 +80,38 @@ def read_fingerprint(connection: Connection) -> Fingerprint:
 
 def load_graph(connection: Connection) -> ProviderGraph:
     """Every provider with its inventories, usages, traits and aggregates."""
+    def rows(query: sa.Select) -> list:
+        return connection.execute(query).all()
+
     providers = [
-        ProviderRow(row.id, row.uuid, row.name, row.generation,
-                    row.parent_provider_id, row.root_provider_id)
-        for row in connection.execute(sa.select(
+        ProviderRow(*row) for row in rows(sa.select(
             RP.c.id, RP.c.uuid, RP.c.name, RP.c.generation,
             RP.c.parent_provider_id, RP.c.root_provider_id))
     ]
     inventories = [
-        InventoryRow(row.resource_provider_id, row.name, Inventory(
-            total=row.total, reserved=row.reserved, min_unit=row.min_unit,
-            max_unit=row.max_unit, step_size=row.step_size,
-            allocation_ratio=float(row.allocation_ratio)))
-        for row in connection.execute(
+        InventoryRow(provider_id, name, Inventory(
+            total, reserved, min_unit, max_unit, step_size, float(ratio)))
+        for provider_id, name, total, reserved, min_unit, max_unit,
+        step_size, ratio in rows(
             sa.select(INV.c.resource_provider_id, RC.c.name, INV.c.total,
                       INV.c.reserved, INV.c.min_unit, INV.c.max_unit,
                       INV.c.step_size, INV.c.allocation_ratio)
             .join(RC, RC.c.id == INV.c.resource_class_id))
     ]
     usages = [
-        (row.resource_provider_id, row.name, int(row.used or 0))
-        for row in connection.execute(
+        (provider_id, name, int(used or 0))
+        for provider_id, name, used in rows(
             sa.select(ALLOC.c.resource_provider_id, RC.c.name,
-                      sa.func.sum(ALLOC.c.used).label("used"))
+                      sa.func.sum(ALLOC.c.used))
             .join(RC, RC.c.id == ALLOC.c.resource_class_id)
             .group_by(ALLOC.c.resource_provider_id, RC.c.name))
     ]
-    provider_traits = [
-        (row.resource_provider_id, row.name)
-        for row in connection.execute(
-            sa.select(RP_TRAIT.c.resource_provider_id, TRAIT.c.name)
-            .join(TRAIT, TRAIT.c.id == RP_TRAIT.c.trait_id))
-    ]
-    provider_aggregates = [
-        (row.resource_provider_id, row.uuid)
-        for row in connection.execute(
-            sa.select(RP_AGG.c.resource_provider_id, AGG.c.uuid)
-            .join(AGG, AGG.c.id == RP_AGG.c.aggregate_id))
-    ]
+    provider_traits = rows(
+        sa.select(RP_TRAIT.c.resource_provider_id, TRAIT.c.name)
+        .join(TRAIT, TRAIT.c.id == RP_TRAIT.c.trait_id))
+    provider_aggregates = rows(
+        sa.select(RP_AGG.c.resource_provider_id, AGG.c.uuid)
+        .join(AGG, AGG.c.id == RP_AGG.c.aggregate_id))
     resource_classes = connection.execute(sa.select(RC.c.name)).scalars().all()
     trait_names = connection.execute(
         sa.select(TRAIT.c.name).order_by(TRAIT.c.id)).scalars().all()
@@ -161,6 +156,9 @@ class SnapshotCache:
                 graph = self._loader(connection)
             self.loads += 1
             self._cached[database] = _Cached(fingerprint, graph)
+            # The snapshot is long-lived and acyclic: keep the cyclic
+            # garbage collector from rescanning it on every full pass.
+            gc.freeze()
             return graph
 
 
