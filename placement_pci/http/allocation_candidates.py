@@ -12,6 +12,14 @@ blueprint = flask.Blueprint("allocation_candidates", __name__)
 
 @blueprint.route("/allocation_candidates", methods=["GET"])
 def list_allocation_candidates() -> flask.Response:
+    """Allocation candidates: where a request for resources could be claimed.
+
+    Query: resources[SUFFIX], required[SUFFIX] (traits, !forbidden, in:any-of),
+    member_of[SUFFIX] (in:, !), in_tree[SUFFIX], group_policy, limit,
+    root_required, same_subtree; availability per microversion as in
+    Placement 1.10-1.39.  Answers allocation_requests (the body of a PUT
+    /allocations) and provider_summaries; see api-ref/allocation-candidates.md.
+    """
     microversion.require(10)
     util.check_accept_json()
     version = tuple(microversion.current())
