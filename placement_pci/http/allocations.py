@@ -52,6 +52,7 @@ def _claim(claims: list[ConsumerAllocations], unknown_class_prefix: str) -> None
 
 @blueprint.route("/allocations/<consumer_uuid>", methods=["PUT"])
 def put_allocations(consumer_uuid: str) -> flask.Response:
+    """Replace all allocations of one consumer (the claim)."""
     if not util.is_uuid_like(consumer_uuid):
         raise errors.BadRequest(f"Malformed consumer_uuid: {consumer_uuid}")
     consumer_uuid = canonical_uuid(consumer_uuid)
@@ -63,6 +64,7 @@ def put_allocations(consumer_uuid: str) -> flask.Response:
 
 @blueprint.route("/allocations", methods=["POST"])
 def post_allocations() -> flask.Response:
+    """Replace the allocations of several consumers atomically (1.13)."""
     microversion.require(13)
     body = base.load(schemas.post_allocations_field(_minor()), util.json_body())
     claims = [consumer_allocations_from_entry(uuid, entry) for uuid, entry in body.items()]
@@ -72,6 +74,7 @@ def post_allocations() -> flask.Response:
 
 @blueprint.route("/allocations/<consumer_uuid>", methods=["GET"])
 def get_allocations(consumer_uuid: str) -> flask.Response:
+    """The allocations one consumer holds, by provider."""
     util.check_accept_json()
     view = store.get_consumer_allocations(util.database(), canonical_uuid(consumer_uuid))
     body: dict[str, Any] = {"allocations": view.allocations}
@@ -87,12 +90,14 @@ def get_allocations(consumer_uuid: str) -> flask.Response:
 
 @blueprint.route("/allocations/<consumer_uuid>", methods=["DELETE"])
 def delete_allocations(consumer_uuid: str) -> flask.Response:
+    """Release everything one consumer holds."""
     store.delete_allocations(util.database(), canonical_uuid(consumer_uuid))
     return util.no_content()
 
 
 @blueprint.route("/resource_providers/<uuid>/allocations", methods=["GET"])
 def get_provider_allocations(uuid: str) -> flask.Response:
+    """The allocations against one provider, by consumer."""
     util.check_accept_json()
     try:
         view = store.get_provider_allocations(util.database(), canonical_uuid(uuid))

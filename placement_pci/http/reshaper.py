@@ -18,6 +18,7 @@ blueprint = flask.Blueprint("reshaper", __name__)
 
 @blueprint.route("/reshaper", methods=["POST"])
 def reshape() -> flask.Response:
+    """Replace inventories and move allocations in one transaction (1.30)."""
     microversion.require(30)
     body = base.load(reshaper_schema(microversion.current().minor), util.json_body())
     inventories = [

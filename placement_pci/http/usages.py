@@ -16,6 +16,7 @@ blueprint = flask.Blueprint("usages", __name__)
 
 @blueprint.route("/resource_providers/<uuid>/usages", methods=["GET"])
 def provider_usages(uuid: str) -> flask.Response:
+    """One provider's usage per inventoried resource class."""
     util.check_accept_json()
     found = store.provider_usages(util.database(), canonical_uuid(uuid))
     body = {"resource_provider_generation": found.provider_generation,
@@ -27,6 +28,7 @@ def provider_usages(uuid: str) -> flask.Response:
 @blueprint.route("/usages", methods=["GET"])
 @auth.allow_project_reader("project_id")
 def total_usages() -> flask.Response:
+    """Usage of a project (and user), by consumer type from 1.38 (1.9)."""
     microversion.require(9)
     util.check_accept_json()
     query = {name: values[-1] for name, values in util.query_args().items()}
