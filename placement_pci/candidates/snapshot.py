@@ -98,6 +98,7 @@ class ProviderGraph:
             {provider.id: provider for provider in providers})
         self.resource_classes = frozenset(resource_classes)
         ordered_traits = list(traits)
+        self.ordered_trait_names = tuple(ordered_traits)
         self.trait_names = frozenset(ordered_traits)
         # Traits are listed in the order the database created them, as
         # upstream does (standard traits first, then custom ones).

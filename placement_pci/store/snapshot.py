@@ -39,85 +39,184 @@ RP_AGG = tables.resource_provider_aggregates
 Fingerprint = tuple
 
 
-def _fingerprint_query() -> sa.Select:
+# Fingerprint sections: name -> (table, aggregate columns).  Each section
+# tells which part of the snapshot a change touched.
+def _sections() -> dict[str, tuple[sa.Table, list[sa.ColumnElement]]]:
     big = sa.BigInteger
-
-    def scalar(*columns: sa.ColumnElement, table: sa.Table) -> list:
-        return [sa.select(column).select_from(table).scalar_subquery()
-                for column in columns]
 
     def total(column: sa.ColumnElement) -> sa.ColumnElement:
         return sa.func.coalesce(sa.func.sum(sa.cast(column, big)), 0)
 
-    parts = []
-    parts += scalar(sa.func.count(), total(RP.c.generation), total(RP.c.id),
-                    sa.func.max(RP.c.id), total(RP.c.parent_provider_id),
-                    total(RP.c.root_provider_id), sa.func.max(RP.c.created_at),
-                    table=RP)
-    parts += scalar(sa.func.count(), total(INV.c.total), total(INV.c.reserved),
-                    total(INV.c.id), table=INV)
-    parts += scalar(sa.func.count(), total(ALLOC.c.used), total(ALLOC.c.id),
-                    sa.func.max(ALLOC.c.id), table=ALLOC)
-    parts += scalar(sa.func.count(), total(RP_TRAIT.c.trait_id),
-                    total(RP_TRAIT.c.resource_provider_id), table=RP_TRAIT)
-    parts += scalar(sa.func.count(), total(RP_AGG.c.aggregate_id),
-                    total(sa.cast(RP_AGG.c.aggregate_id, big)
-                          * sa.cast(RP_AGG.c.resource_provider_id, big)),
-                    table=RP_AGG)
-    for table in (RC, TRAIT, AGG):
-        parts += scalar(sa.func.count(), sa.func.max(table.c.id),
-                        sa.func.max(table.c.created_at), table=table)
-    parts += scalar(sa.func.max(RC.c.updated_at), table=RC)
-    return sa.select(*parts)
+    count = sa.func.count
+    return {
+        "providers": (RP, [count(), total(RP.c.generation), total(RP.c.id),
+                           sa.func.max(RP.c.id), total(RP.c.parent_provider_id),
+                           total(RP.c.root_provider_id),
+                           sa.func.max(RP.c.created_at),
+                           sa.func.max(RP.c.updated_at),
+                           # Renames keep the generation; names are not used
+                           # by the solver, this only keeps them close.
+                           total(sa.func.length(RP.c.name))]),
+        "inventories": (INV, [count(), total(INV.c.total),
+                              total(INV.c.reserved), total(INV.c.id)]),
+        "allocations": (ALLOC, [count(), total(ALLOC.c.used), total(ALLOC.c.id),
+                                sa.func.max(ALLOC.c.id)]),
+        "provider_traits": (RP_TRAIT, [count(), total(RP_TRAIT.c.trait_id),
+                                       total(RP_TRAIT.c.resource_provider_id)]),
+        "provider_aggregates": (RP_AGG, [
+            count(), total(RP_AGG.c.aggregate_id),
+            total(sa.cast(RP_AGG.c.aggregate_id, big)
+                  * sa.cast(RP_AGG.c.resource_provider_id, big))]),
+        "resource_classes": (RC, [count(), sa.func.max(RC.c.id),
+                                  sa.func.max(RC.c.created_at),
+                                  sa.func.max(RC.c.updated_at)]),
+        "traits": (TRAIT, [count(), sa.func.max(TRAIT.c.id),
+                           sa.func.max(TRAIT.c.created_at)]),
+        "aggregates": (AGG, [count(), sa.func.max(AGG.c.id),
+                             sa.func.max(AGG.c.created_at)]),
+    }
 
 
-_FINGERPRINT = _fingerprint_query()
+_SECTIONS = _sections()
+_FINGERPRINT = sa.select(*[
+    sa.select(column).select_from(table).scalar_subquery()
+    for table, columns in _SECTIONS.values() for column in columns])
 
 
 def read_fingerprint(connection: Connection) -> Fingerprint:
-    return tuple(connection.execute(_FINGERPRINT).one())
+    """One round trip: a tuple per section, in ``_SECTIONS`` order."""
+    values = list(connection.execute(_FINGERPRINT).one())
+    result = []
+    for _, columns in _SECTIONS.values():
+        result.append(tuple(values[:len(columns)]))
+        del values[:len(columns)]
+    return tuple(result)
+
+
+def changed_sections(old: Fingerprint, new: Fingerprint) -> set[str]:
+    return {name for name, before, after in zip(_SECTIONS, old, new)
+            if before != after}
+
+
+def _rows(connection: Connection, query: sa.Select) -> list:
+    return connection.execute(query).all()
+
+
+def _provider_rows(connection: Connection) -> list[ProviderRow]:
+    return [ProviderRow(*row) for row in _rows(connection, sa.select(
+        RP.c.id, RP.c.uuid, RP.c.name, RP.c.generation,
+        RP.c.parent_provider_id, RP.c.root_provider_id))]
+
+
+def _inventory_query() -> sa.Select:
+    return (sa.select(INV.c.resource_provider_id, RC.c.name, INV.c.total,
+                      INV.c.reserved, INV.c.min_unit, INV.c.max_unit,
+                      INV.c.step_size, INV.c.allocation_ratio)
+            .join(RC, RC.c.id == INV.c.resource_class_id))
+
+
+def _inventory_rows(rows: list) -> list[InventoryRow]:
+    return [InventoryRow(provider_id, name, Inventory(
+                total, reserved, min_unit, max_unit, step_size, float(ratio)))
+            for provider_id, name, total, reserved, min_unit, max_unit,
+            step_size, ratio in rows]
+
+
+def _usage_rows(connection: Connection) -> list[tuple[int, str, int]]:
+    return [(provider_id, name, int(used or 0))
+            for provider_id, name, used in _rows(connection, (
+                sa.select(ALLOC.c.resource_provider_id, RC.c.name,
+                          sa.func.sum(ALLOC.c.used))
+                .join(RC, RC.c.id == ALLOC.c.resource_class_id)
+                .group_by(ALLOC.c.resource_provider_id, RC.c.name)))]
+
+
+def _trait_query() -> sa.Select:
+    return (sa.select(RP_TRAIT.c.resource_provider_id, TRAIT.c.name)
+            .join(TRAIT, TRAIT.c.id == RP_TRAIT.c.trait_id))
+
+
+def _aggregate_rows(connection: Connection) -> list:
+    return _rows(connection, sa.select(RP_AGG.c.resource_provider_id, AGG.c.uuid)
+                 .join(AGG, AGG.c.id == RP_AGG.c.aggregate_id))
+
+
+def _trait_names(connection: Connection) -> list[str]:
+    return connection.execute(
+        sa.select(TRAIT.c.name).order_by(TRAIT.c.id)).scalars().all()
 
 
 def load_graph(connection: Connection) -> ProviderGraph:
     """Every provider with its inventories, usages, traits and aggregates."""
-    def rows(query: sa.Select) -> list:
-        return connection.execute(query).all()
+    return ProviderGraph.build(
+        _provider_rows(connection),
+        _inventory_rows(_rows(connection, _inventory_query())),
+        _usage_rows(connection),
+        _rows(connection, _trait_query()),
+        _aggregate_rows(connection),
+        connection.execute(sa.select(RC.c.name)).scalars().all(),
+        _trait_names(connection))
 
-    providers = [
-        ProviderRow(*row) for row in rows(sa.select(
-            RP.c.id, RP.c.uuid, RP.c.name, RP.c.generation,
-            RP.c.parent_provider_id, RP.c.root_provider_id))
-    ]
-    inventories = [
-        InventoryRow(provider_id, name, Inventory(
-            total, reserved, min_unit, max_unit, step_size, float(ratio)))
-        for provider_id, name, total, reserved, min_unit, max_unit,
-        step_size, ratio in rows(
-            sa.select(INV.c.resource_provider_id, RC.c.name, INV.c.total,
-                      INV.c.reserved, INV.c.min_unit, INV.c.max_unit,
-                      INV.c.step_size, INV.c.allocation_ratio)
-            .join(RC, RC.c.id == INV.c.resource_class_id))
-    ]
-    usages = [
-        (provider_id, name, int(used or 0))
-        for provider_id, name, used in rows(
-            sa.select(ALLOC.c.resource_provider_id, RC.c.name,
-                      sa.func.sum(ALLOC.c.used))
-            .join(RC, RC.c.id == ALLOC.c.resource_class_id)
-            .group_by(ALLOC.c.resource_provider_id, RC.c.name))
-    ]
-    provider_traits = rows(
-        sa.select(RP_TRAIT.c.resource_provider_id, TRAIT.c.name)
-        .join(TRAIT, TRAIT.c.id == RP_TRAIT.c.trait_id))
-    provider_aggregates = rows(
-        sa.select(RP_AGG.c.resource_provider_id, AGG.c.uuid)
-        .join(AGG, AGG.c.id == RP_AGG.c.aggregate_id))
-    resource_classes = connection.execute(sa.select(RC.c.name)).scalars().all()
-    trait_names = connection.execute(
-        sa.select(TRAIT.c.name).order_by(TRAIT.c.id)).scalars().all()
-    return ProviderGraph.build(providers, inventories, usages, provider_traits,
-                               provider_aggregates, resource_classes,
-                               trait_names)
+
+_CHUNK = 500
+# Beyond this share of changed providers a full load is as cheap.
+_INCREMENTAL_LIMIT = 0.25
+
+
+def _for_providers(connection: Connection, query: sa.Select,
+                   column: sa.ColumnElement, ids: list[int]) -> list:
+    found = []
+    for start in range(0, len(ids), _CHUNK):
+        found += _rows(connection, query.where(column.in_(ids[start:start + _CHUNK])))
+    return found
+
+
+def refresh_graph(connection: Connection, old: ProviderGraph,
+                  sections: set[str]) -> ProviderGraph:
+    """A new graph from ``old``, re-reading only what ``sections`` say
+    changed: providers whose row (generation, parent, ...) moved get their
+    inventories and traits re-read; usages and aggregate links are re-read
+    whole when their tables changed.  Falls back to a full load when a
+    change cannot be pinned to providers."""
+    if "resource_classes" in sections:
+        return load_graph(connection)
+    rows = _provider_rows(connection)
+    changed = [row.id for row in rows
+               if (previous := old.providers.get(row.id)) is None
+               or (previous.uuid, previous.name, previous.generation,
+                   previous.parent_id, previous.root_id)
+               != (row.uuid, row.name, row.generation, row.parent_id,
+                   row.root_id if row.root_id is not None else row.id)]
+    per_provider = {"inventories", "provider_traits"} & sections
+    if (per_provider and not changed) or len(changed) > _INCREMENTAL_LIMIT * len(rows):
+        return load_graph(connection)
+    changed_set = set(changed)
+    inventories = _inventory_rows(_for_providers(
+        connection, _inventory_query(), INV.c.resource_provider_id, changed))
+    trait_rows = _for_providers(connection, _trait_query(),
+                                RP_TRAIT.c.resource_provider_id, changed)
+    for row in rows:
+        if row.id in changed_set:
+            continue
+        provider = old.providers[row.id]
+        inventories += [InventoryRow(row.id, rc, inventory)
+                        for rc, inventory in provider.inventories.items()]
+        trait_rows += [(row.id, trait) for trait in provider.traits]
+    if "allocations" in sections:
+        usages = _usage_rows(connection)
+    else:
+        usages = [(provider.id, rc, used) for provider in old.providers.values()
+                  for rc, used in provider.usages.items()]
+    if {"provider_aggregates", "aggregates"} & sections:
+        aggregate_rows = _aggregate_rows(connection)
+    else:
+        aggregate_rows = [(provider.id, aggregate)
+                          for provider in old.providers.values()
+                          for aggregate in provider.aggregates]
+    trait_names = (_trait_names(connection) if "traits" in sections
+                   else old.ordered_trait_names)
+    return ProviderGraph.build(rows, inventories, usages, trait_rows,
+                               aggregate_rows, old.resource_classes, trait_names)
 
 
 @dataclass
@@ -153,7 +252,12 @@ class SnapshotCache:
                 # Read the fingerprint again, before the rows: a write
                 # landing during the load makes the next request reload.
                 fingerprint = read_fingerprint(connection)
-                graph = self._loader(connection)
+                if cached is None or self._loader is not load_graph:
+                    graph = self._loader(connection)
+                else:
+                    graph = refresh_graph(
+                        connection, cached.graph,
+                        changed_sections(cached.fingerprint, fingerprint))
             self.loads += 1
             self._cached[database] = _Cached(fingerprint, graph)
             # The snapshot is long-lived and acyclic: keep the cyclic

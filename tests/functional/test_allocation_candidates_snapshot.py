@@ -1,0 +1,93 @@
+"""The snapshot cache: a refreshed graph equals a freshly loaded one after
+every kind of write, and nothing is reloaded while nothing changed."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from placement_pci.store.snapshot import (
+    SnapshotCache, changed_sections, load_graph, read_fingerprint, refresh_graph)
+from tests.conftest import ApiClient, make_app
+from tests.functional.test_allocation_candidates import add_provider, provider_uuid
+
+AGG = "5f1b9bd4-3b0c-4f5e-9d1e-3c1a7e0a0a02"
+
+
+def content(graph):
+    return ({pid: (p.uuid, p.name, p.generation, p.parent_id, p.root_id, p.traits,
+                   p.aggregates, dict(p.inventories), dict(p.usages))
+             for pid, p in graph.providers.items()},
+            graph.trait_names, graph.resource_classes)
+
+
+def _generation(api, rp):
+    return api.get(f"/resource_providers/{rp}").get_json()["generation"]
+
+
+def _claim(api, rp, amount):
+    consumer = str(uuid.uuid4())
+    response = api.put(f"/allocations/{consumer}", json={
+        "allocations": {rp: {"resources": {"VCPU": amount}}},
+        "project_id": "p", "user_id": "u", "consumer_generation": None},
+        version="1.36")
+    assert response.status_code == 204, response.get_json()
+    return consumer
+
+
+def _set_traits(api, rp, traits):
+    api.put(f"/resource_providers/{rp}/traits", json={
+        "resource_provider_generation": _generation(api, rp), "traits": traits})
+
+
+def _set_inventory(api, rp, total):
+    api.put(f"/resource_providers/{rp}/inventories", json={
+        "resource_provider_generation": _generation(api, rp),
+        "inventories": {"VCPU": {"total": total}}})
+
+
+WRITES = {
+    "claim": lambda api, state: state.setdefault("consumer", _claim(api, state["cn1"], 1)),
+    "release": lambda api, state: api.delete(
+        f"/allocations/{state.get('consumer') or _claim(api, state['cn1'], 1)}"),
+    "traits": lambda api, state: _set_traits(api, state["cn1"], ["HW_CPU_X86_AVX2"]),
+    "custom trait": lambda api, state: (api.put("/traits/CUSTOM_NEW"),
+                                        _set_traits(api, state["cn2"], ["CUSTOM_NEW"])),
+    "inventory": lambda api, state: _set_inventory(api, state["cn1"], 16),
+    "old aggregates": lambda api, state: api.put(
+        f"/resource_providers/{state['cn2']}/aggregates", json=[AGG], version="1.18"),
+    "new child": lambda api, state: add_provider(api, "child", "cn1", {"VCPU": 1}),
+    "delete provider": lambda api, state: api.delete(f"/resource_providers/{state['cn2']}"),
+    "rename": lambda api, state: api.put(f"/resource_providers/{state['cn2']}",
+                                         json={"name": "renamed"}),
+    "custom class": lambda api, state: api.put("/resource_classes/CUSTOM_X"),
+}
+
+
+@pytest.mark.parametrize("write", sorted(WRITES))
+def test_refresh_equals_full_load_after(database, write):
+    api = ApiClient(make_app(database).test_client())
+    state = {"cn1": add_provider(api, "cn1", inventory={"VCPU": 8}),
+             "cn2": add_provider(api, "cn2", inventory={"VCPU": 4})}
+    with database.read() as connection:
+        before = read_fingerprint(connection)
+        old = load_graph(connection)
+    WRITES[write](api, state)
+    with database.read() as connection:
+        after = read_fingerprint(connection)
+        sections = changed_sections(before, after)
+        assert sections, f"{write} left the fingerprint unchanged"
+        assert content(refresh_graph(connection, old, sections)) == content(
+            load_graph(connection))
+
+
+def test_cache_reloads_only_after_a_write(database):
+    api = ApiClient(make_app(database).test_client())
+    cn1 = add_provider(api, "cn1", inventory={"VCPU": 8})
+    cache = SnapshotCache()
+    first = cache.graph(database)
+    assert cache.graph(database) is first and cache.loads == 1
+    _claim(api, cn1, 2)
+    refreshed = cache.graph(database)
+    assert cache.loads == 2
+    assert refreshed.by_uuid[provider_uuid("cn1")].used("VCPU") == 2
