@@ -5,10 +5,11 @@ more Placement services and reports latency, candidates and errors.
         --target ours=http://127.0.0.1:8790 --repeat 10 --timeout 300 \\
         --label "1000 hosts" --json bench/results/1000.json
 
-For each query and target: one first request (not in the statistics; it
+For each query: one first request per target (not in the statistics; it
 also warms caches and gives the answer that is compared across targets),
-then `--repeat` timed requests.  A request that times out is recorded as a
-timeout and the rest of that query's requests to that target are skipped,
+then `--repeat` rounds asking every target once each, interleaved so that
+other load on the machine hits all targets alike.  A request that times
+out is recorded as a timeout and that target is asked that query no more,
 so a pathological case cannot hang the run.  Ratios are the baseline
 target's median over each other target's median (higher is faster).
 """
@@ -85,37 +86,58 @@ def answer_digest(body: dict) -> str:
     return hashlib.sha256("\n".join(canonical).encode()).hexdigest()
 
 
-def measure(client: PlacementClient, target: str, query: NamedQuery,
-            repeat: int, timeout: float) -> Measurement:
-    measurement = Measurement(query=query.name, target=target)
-    for attempt in range(repeat + 1):
-        first = attempt == 0
-        started = time.perf_counter()
-        try:
-            response = client.session.get(client.base_url + query.path,
-                                          timeout=(10, timeout))
-            elapsed_ms = (time.perf_counter() - started) * 1000
-        except requests.Timeout:
-            measurement.timed_out = True
-            measurement.errors.append(f"timeout after {timeout:g}s")
-            measurement.skipped_requests = repeat - attempt
-            break
-        except requests.ConnectionError as error:
-            measurement.errors.append(f"connection error: {error}")
-            continue
-        if response.status_code != 200:
-            measurement.errors.append(
-                f"HTTP {response.status_code}: {response.text[:300]}")
-            continue
-        if first:
-            body = response.json()
-            measurement.first_ms = elapsed_ms
-            measurement.candidates = len(body.get("allocation_requests", []))
-            measurement.response_bytes = len(response.content)
-            measurement.answer_digest = answer_digest(body)
-        else:
-            measurement.latencies_ms.append(elapsed_ms)
-    return measurement
+def request_once(client: PlacementClient, query: NamedQuery,
+                 measurement: Measurement, timeout: float, *,
+                 timed: bool) -> None:
+    """Send the query once and record the outcome in `measurement`; the
+    first good answer gives the candidate count and the answer digest."""
+    started = time.perf_counter()
+    try:
+        response = client.session.get(client.base_url + query.path,
+                                      timeout=(10, timeout))
+        elapsed_ms = (time.perf_counter() - started) * 1000
+    except requests.Timeout:
+        measurement.timed_out = True
+        measurement.errors.append(f"timeout after {timeout:g}s")
+        return
+    except requests.ConnectionError as error:
+        measurement.errors.append(f"connection error: {error}")
+        return
+    if response.status_code != 200:
+        measurement.errors.append(
+            f"HTTP {response.status_code}: {response.text[:300]}")
+        return
+    if measurement.candidates is None:
+        body = response.json()
+        measurement.candidates = len(body.get("allocation_requests", []))
+        measurement.response_bytes = len(response.content)
+        measurement.answer_digest = answer_digest(body)
+    if timed:
+        measurement.latencies_ms.append(elapsed_ms)
+    else:
+        measurement.first_ms = elapsed_ms
+
+
+def measure_query(clients: dict[str, PlacementClient], query: NamedQuery,
+                  repeat: int, timeout: float,
+                  after_timeout_wait: float = 0.0) -> list[Measurement]:
+    """One untimed first request per target, then `repeat` rounds that
+    each ask every target once, so load from elsewhere on the machine hits
+    all targets alike.  A target that timed out is asked no more."""
+    measurements = {target: Measurement(query=query.name, target=target)
+                    for target in clients}
+    for round_number in range(repeat + 1):
+        for target, client in clients.items():
+            measurement = measurements[target]
+            if measurement.timed_out:
+                continue
+            request_once(client, query, measurement, timeout,
+                         timed=round_number > 0)
+            if measurement.timed_out:
+                measurement.skipped_requests = repeat - round_number
+                wait_until_responsive(client, after_timeout_wait,
+                                      max_wait=timeout)
+    return list(measurements.values())
 
 
 def wait_until_responsive(client: PlacementClient, pause: float,
@@ -250,18 +272,14 @@ def main(argv: list[str] | None = None) -> int:
 
     results: dict[str, list[Measurement]] = {}
     for query_name in selected:
-        query = queries[query_name]
-        results[query_name] = []
-        for target, client in clients.items():
-            measurement = measure(client, target, query, args.repeat,
-                                  args.timeout)
-            if measurement.timed_out:
-                wait_until_responsive(client, args.after_timeout_wait,
-                                      max_wait=args.timeout)
-            results[query_name].append(measurement)
-            print(f"{query_name} @ {target}: median {_ms(measurement.median_ms)}"
-                  f" ms, {measurement.candidates} candidates, "
-                  f"{measurement.error_count} errors", file=sys.stderr)
+        results[query_name] = measure_query(
+            clients, queries[query_name], args.repeat, args.timeout,
+            args.after_timeout_wait)
+        for measurement in results[query_name]:
+            print(f"{query_name} @ {measurement.target}: median "
+                  f"{_ms(measurement.median_ms)} ms, {measurement.candidates} "
+                  f"candidates, {measurement.error_count} errors",
+                  file=sys.stderr)
 
     table = render_markdown(results, {n: queries[n] for n in selected},
                             baseline, args.timeout, args.label)
