@@ -1,22 +1,22 @@
 """Drive every tests/gabbits/*.yaml file through gabbi, in process.
 
-gabbi gives each YAML file its own random host name; the intercepted WSGI
-app below keys on it, so every file gets a fresh app on a fresh database
-(a SQLite file by default; PLACEMENT_PCI_GABBI_BACKEND=postgresql or mysql
-runs the same files against a throwaway database on that server).  Tests
-inside one file build on each other, so run this module without xdist
-splitting files (``-p no:xdist`` or ``--dist loadfile``).
+Each YAML file is one pytest test: its gabbi tests build on each other, so
+they run in order, in one process, against a fresh app on a fresh database
+(SQLite by default; PLACEMENT_PCI_GABBI_BACKEND=postgresql or mysql runs
+the same files against a throwaway database on that server).  Running a
+file as a unit keeps this safe under pytest-xdist, which would otherwise
+split a file's dependent steps across workers.  A failure reports every
+failing gabbi step with gabbi's own message.
 """
 from __future__ import annotations
 
-import atexit
+import io
 import os
-import shutil
-import tempfile
+import unittest
 from pathlib import Path
 
-from gabbi import driver
-from gabbi.driver import test_pytest  # noqa: F401 - gabbi's pytest entry point
+import pytest
+from gabbi import handlers, suitemaker, utils
 
 from placement_pci.app import create_app
 from placement_pci.settings import Settings
@@ -24,44 +24,34 @@ from tests import databases
 
 GABBITS = Path(__file__).resolve().parents[1] / "gabbits"
 BACKEND = os.environ.get("PLACEMENT_PCI_GABBI_BACKEND", "sqlite")
+YAML_FILES = sorted(GABBITS.glob("*.yaml"))
 
 
-class _AppPerYamlFile:
-    """A WSGI app that builds (once) a separate app per gabbi host name."""
-
-    def __init__(self) -> None:
-        self.apps: dict[str, object] = {}
-        self.cleanups: list = []
-        self.workdir = tempfile.mkdtemp(prefix="ppci-gabbi-")
-        atexit.register(self.close)
-
-    def _app_for(self, host: str):  # type: ignore[no-untyped-def]
-        if host not in self.apps:
-            url, drop = databases.create_database(BACKEND, self.workdir)
-            self.cleanups.append(drop)
-            database = databases.migrated_database(url)
-            self.cleanups.append(database.dispose)
-            self.apps[host] = create_app(Settings(database_url=url), database=database,
-                                         migrate=False)
-        return self.apps[host]
-
-    def __call__(self, environ, start_response):  # type: ignore[no-untyped-def]
-        host = environ.get("HTTP_HOST", "").split(":")[0]
-        return self._app_for(host)(environ, start_response)
-
-    def close(self) -> None:
-        for cleanup in reversed(self.cleanups):
-            try:
-                cleanup()
-            except Exception:  # noqa: BLE001 - best effort at exit
-                pass
-        shutil.rmtree(self.workdir, ignore_errors=True)
+def _response_handlers() -> list:
+    return [handler() for handler in handlers.RESPONSE_HANDLERS]
 
 
-_DISPATCHER = _AppPerYamlFile()
-
-
-def pytest_generate_tests(metafunc):  # type: ignore[no-untyped-def]
-    driver.py_test_generator(
-        str(GABBITS), intercept=lambda: _DISPATCHER, test_loader_name=__name__,
-        metafunc=metafunc, fixture_module=None)
+@pytest.mark.parametrize("yaml_file", YAML_FILES, ids=[f.stem for f in YAML_FILES])
+def test_gabbi_file(yaml_file: Path, tmp_path) -> None:
+    try:
+        url, drop = databases.create_database(BACKEND, str(tmp_path))
+    except databases.BackendUnavailable as error:
+        pytest.fail(str(error)) if os.environ.get("CI") else pytest.skip(str(error))
+    database = databases.migrated_database(url)
+    try:
+        app = create_app(Settings(database_url=url), database=database, migrate=False)
+        with yaml_file.open(encoding="utf-8") as handle:
+            suite_dict = utils.load_yaml(handle)
+        suite = suitemaker.test_suite_from_dict(
+            unittest.defaultTestLoader, yaml_file.stem.replace("-", "_"), suite_dict,
+            str(GABBITS), f"{yaml_file.stem}.gabbi", 8001, None, lambda: app,
+            handlers=_response_handlers())
+        output = io.StringIO()
+        result = unittest.TextTestRunner(stream=output, verbosity=2).run(suite)
+    finally:
+        database.dispose()
+        drop()
+    problems = result.failures + result.errors
+    assert result.testsRun > 0, f"{yaml_file.name} ran no gabbi test"
+    assert not problems, "\n\n".join(
+        f"{test.id()}\n{trace}" for test, trace in problems)
