@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from placement_pci.candidates.snapshot import (
-    Inventory, InventoryRow, ProviderGraph, ProviderRow)
+    Inventory, InventoryRow, Provider, ProviderGraph, ProviderRow)
 from placement_pci.db import tables
 from placement_pci.db.engine import Database
 
@@ -191,32 +191,47 @@ def refresh_graph(connection: Connection, old: ProviderGraph,
     if (per_provider and not changed) or len(changed) > _INCREMENTAL_LIMIT * len(rows):
         return load_graph(connection)
     changed_set = set(changed)
-    inventories = _inventory_rows(_for_providers(
-        connection, _inventory_query(), INV.c.resource_provider_id, changed))
-    trait_rows = _for_providers(connection, _trait_query(),
-                                RP_TRAIT.c.resource_provider_id, changed)
-    for row in rows:
-        if row.id in changed_set:
-            continue
-        provider = old.providers[row.id]
-        inventories += [InventoryRow(row.id, rc, inventory)
-                        for rc, inventory in provider.inventories.items()]
-        trait_rows += [(row.id, trait) for trait in provider.traits]
+    inventories: dict[int, dict[str, Inventory]] = {pid: {} for pid in changed}
+    for row in _inventory_rows(_for_providers(
+            connection, _inventory_query(), INV.c.resource_provider_id, changed)):
+        inventories[row.provider_id][row.resource_class] = row.inventory
+    traits: dict[int, set[str]] = {pid: set() for pid in changed}
+    for provider_id, trait in _for_providers(
+            connection, _trait_query(), RP_TRAIT.c.resource_provider_id, changed):
+        traits[provider_id].add(trait)
+    usages: dict[int, dict[str, int]] | None = None
     if "allocations" in sections:
-        usages = _usage_rows(connection)
-    else:
-        usages = [(provider.id, rc, used) for provider in old.providers.values()
-                  for rc, used in provider.usages.items()]
+        usages = {}
+        for provider_id, rc, used in _usage_rows(connection):
+            usages.setdefault(provider_id, {})[rc] = used
+    aggregates: dict[int, set[str]] | None = None
     if {"provider_aggregates", "aggregates"} & sections:
-        aggregate_rows = _aggregate_rows(connection)
-    else:
-        aggregate_rows = [(provider.id, aggregate)
-                          for provider in old.providers.values()
-                          for aggregate in provider.aggregates]
+        aggregates = {}
+        for provider_id, aggregate in _aggregate_rows(connection):
+            aggregates.setdefault(provider_id, set()).add(aggregate)
     trait_names = (_trait_names(connection) if "traits" in sections
                    else old.ordered_trait_names)
-    return ProviderGraph.build(rows, inventories, usages, trait_rows,
-                               aggregate_rows, old.resource_classes, trait_names)
+
+    providers = []
+    for row in rows:
+        previous = old.providers.get(row.id)
+        fresh = row.id in changed_set
+        provider_usages = (usages.get(row.id, {}) if usages is not None
+                           else previous.usages)
+        provider_aggregates = (frozenset(aggregates.get(row.id, ()))
+                               if aggregates is not None else previous.aggregates)
+        if (not fresh and provider_usages == previous.usages
+                and provider_aggregates == previous.aggregates):
+            providers.append(previous)
+            continue
+        providers.append(Provider(
+            row.id, row.uuid, row.name, row.generation, row.parent_id,
+            row.root_id if row.root_id is not None else row.id,
+            frozenset(traits[row.id]) if fresh else previous.traits,
+            provider_aggregates,
+            inventories[row.id] if fresh else previous.inventories,
+            provider_usages))
+    return ProviderGraph(providers, old.resource_classes, trait_names)
 
 
 @dataclass
