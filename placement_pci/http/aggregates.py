@@ -26,6 +26,7 @@ def _render(aggregate_uuids: list[str], generation: int) -> flask.Response:
 
 @blueprint.route(PATH, methods=["GET"])
 def list_aggregates(uuid: str) -> flask.Response:
+    """List the aggregates a resource provider is in."""
     util.check_accept_json()
     provider, found, _newest = aggregates.get_provider_aggregates(util.database(), uuid)
     return _render(found, provider.generation)
@@ -33,6 +34,7 @@ def list_aggregates(uuid: str) -> flask.Response:
 
 @blueprint.route(PATH, methods=["PUT"])
 def set_aggregates(uuid: str) -> flask.Response:
+    """Replace the aggregates of a resource provider (generation checked from 1.19)."""
     util.require_json_content()
     database = util.database()
     providers.get_provider(database, uuid)

@@ -35,6 +35,7 @@ def _many(generation: int, inventory_map: dict[str, Inventory]) -> flask.Respons
 
 @blueprint.route(COLLECTION, methods=["GET"])
 def list_inventories(uuid: str) -> flask.Response:
+    """List the inventories of a resource provider."""
     util.check_accept_json()
     provider, found = inventories.get_inventories(util.database(), uuid)
     return _many(provider.generation, found)
@@ -42,6 +43,7 @@ def list_inventories(uuid: str) -> flask.Response:
 
 @blueprint.route(ITEM, methods=["GET"])
 def show_inventory(uuid: str, resource_class: str) -> flask.Response:
+    """Show the inventory of one resource class of a provider."""
     util.check_accept_json()
     provider, found = inventories.get_inventories(util.database(), uuid)
     if resource_class not in found:
@@ -51,6 +53,7 @@ def show_inventory(uuid: str, resource_class: str) -> flask.Response:
 
 @blueprint.route(COLLECTION, methods=["POST"])
 def create_inventory(uuid: str) -> flask.Response:
+    """Add the inventory of one more resource class to a provider."""
     util.require_json_content()
     database = util.database()
     providers.get_provider(database, uuid)
@@ -69,6 +72,7 @@ def create_inventory(uuid: str) -> flask.Response:
 
 @blueprint.route(COLLECTION, methods=["PUT"])
 def replace_inventories(uuid: str) -> flask.Response:
+    """Replace all inventories of a provider (generation checked)."""
     util.require_json_content()
     database = util.database()
     providers.get_provider(database, uuid)
@@ -83,6 +87,7 @@ def replace_inventories(uuid: str) -> flask.Response:
 
 @blueprint.route(COLLECTION, methods=["DELETE"])
 def delete_inventories(uuid: str) -> flask.Response:
+    """Delete all inventories of a provider (1.5+)."""
     if not microversion.is_at_least(5):
         raise errors.MethodNotAllowed(
             "The method DELETE is not allowed for this resource.",
@@ -93,6 +98,7 @@ def delete_inventories(uuid: str) -> flask.Response:
 
 @blueprint.route(ITEM, methods=["PUT"])
 def update_inventory(uuid: str, resource_class: str) -> flask.Response:
+    """Update the inventory of one resource class (generation checked)."""
     util.require_json_content()
     database = util.database()
     providers.get_provider(database, uuid)
@@ -106,5 +112,6 @@ def update_inventory(uuid: str, resource_class: str) -> flask.Response:
 
 @blueprint.route(ITEM, methods=["DELETE"])
 def delete_inventory(uuid: str, resource_class: str) -> flask.Response:
+    """Delete the inventory of one resource class unless it is in use."""
     inventories.delete_inventory(util.database(), uuid, resource_class)
     return util.no_content()

@@ -32,6 +32,7 @@ def _created(name: str) -> flask.Response:
 
 @blueprint.route("/resource_classes", methods=["GET"])
 def list_resource_classes() -> flask.Response:
+    """List resource classes, standard and custom."""
     util.check_accept_json()
     found = resource_classes.list_resource_classes(util.database())
     response = util.json_response({"resource_classes": [_serialize(n) for n, _ in found]})
@@ -42,6 +43,7 @@ def list_resource_classes() -> flask.Response:
 
 @blueprint.route("/resource_classes", methods=["POST"])
 def create_resource_class() -> flask.Response:
+    """Create a CUSTOM_ resource class."""
     data = base.load(schemas.ResourceClassName(), util.json_body())
     resource_classes.create_resource_class(util.database(), data["name"])
     return _created(data["name"])
@@ -49,6 +51,7 @@ def create_resource_class() -> flask.Response:
 
 @blueprint.route("/resource_classes/<name>", methods=["GET"])
 def show_resource_class(name: str) -> flask.Response:
+    """Show one resource class."""
     util.check_accept_json()
     stamp = resource_classes.get_resource_class(util.database(), name)
     return util.with_cache_headers(util.json_response(_serialize(name)), [stamp])
@@ -56,6 +59,7 @@ def show_resource_class(name: str) -> flask.Response:
 
 @blueprint.route("/resource_classes/<name>", methods=["PUT"])
 def put_resource_class(name: str) -> flask.Response:
+    """Create a CUSTOM_ class or confirm it exists (1.7+); rename one before 1.7."""
     database = util.database()
     if microversion.is_at_least(7):
         base.load(schemas.ResourceClassName._declared_fields["name"], name)
@@ -71,5 +75,6 @@ def put_resource_class(name: str) -> flask.Response:
 
 @blueprint.route("/resource_classes/<name>", methods=["DELETE"])
 def delete_resource_class(name: str) -> flask.Response:
+    """Delete a CUSTOM_ resource class that no inventory uses."""
     resource_classes.delete_resource_class(util.database(), name)
     return util.no_content()

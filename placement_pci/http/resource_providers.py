@@ -76,6 +76,7 @@ def _list_filters() -> ProviderFilters:
 
 @blueprint.route("/resource_providers", methods=["GET"])
 def list_resource_providers() -> flask.Response:
+    """List resource providers, filtered by name, uuid, member_of, resources, in_tree and required."""
     util.check_accept_json()
     found = providers.list_providers(util.database(), _list_filters())
     response = util.json_response({"resource_providers": [serialize(p) for p in found]})
@@ -84,6 +85,7 @@ def list_resource_providers() -> flask.Response:
 
 @blueprint.route("/resource_providers", methods=["POST"])
 def create_resource_provider() -> flask.Response:
+    """Create a resource provider (the body is returned from 1.20)."""
     data = base.load(schemas.create_schema(microversion.is_at_least(14)), util.json_body())
     provider = providers.create_provider(
         util.database(), name=data["name"], uuid=data.get("uuid"),
@@ -102,6 +104,7 @@ def create_resource_provider() -> flask.Response:
 
 @blueprint.route("/resource_providers/<uuid>", methods=["GET"])
 def show_resource_provider(uuid: str) -> flask.Response:
+    """Show one resource provider."""
     util.check_accept_json()
     provider = providers.get_provider(util.database(), uuid)
     return util.with_cache_headers(util.json_response(serialize(provider)),
@@ -110,6 +113,7 @@ def show_resource_provider(uuid: str) -> flask.Response:
 
 @blueprint.route("/resource_providers/<uuid>", methods=["PUT"])
 def update_resource_provider(uuid: str) -> flask.Response:
+    """Rename a resource provider or change its parent (re-parenting from 1.37)."""
     util.require_json_content()
     database = util.database()
     providers.get_provider(database, uuid)  # 404 before body validation, as upstream
@@ -126,5 +130,6 @@ def update_resource_provider(uuid: str) -> flask.Response:
 
 @blueprint.route("/resource_providers/<uuid>", methods=["DELETE"])
 def delete_resource_provider(uuid: str) -> flask.Response:
+    """Delete a resource provider that has no allocations and no children."""
     providers.delete_provider(util.database(), uuid)
     return util.no_content()

@@ -33,6 +33,7 @@ def _name_filter(value: str) -> dict[str, object]:
 
 @blueprint.route("/traits", methods=["GET"])
 def list_traits() -> flask.Response:
+    """List traits, filtered by name (in:, startswith:) and association."""
     util.check_accept_json()
     args = util.query_args()
     query_params.check_known_parameters(args, ["name", "associated"])
@@ -51,12 +52,14 @@ def list_traits() -> flask.Response:
 
 @blueprint.route("/traits/<name>", methods=["GET"])
 def show_trait(name: str) -> flask.Response:
+    """Check that a trait exists (204)."""
     stamp = traits.get_trait(util.database(), name)
     return util.with_cache_headers(util.no_content(), [stamp])
 
 
 @blueprint.route("/traits/<name>", methods=["PUT"])
 def create_trait(name: str) -> flask.Response:
+    """Create a CUSTOM_ trait (201), or confirm it exists (204)."""
     if not names.is_custom_name(name):
         raise errors.BadRequest(INVALID_TRAIT)
     created = traits.ensure_trait(util.database(), name)
@@ -73,12 +76,14 @@ def create_trait(name: str) -> flask.Response:
 
 @blueprint.route("/traits/<name>", methods=["DELETE"])
 def delete_trait(name: str) -> flask.Response:
+    """Delete a CUSTOM_ trait that no provider has."""
     traits.delete_trait(util.database(), name)
     return util.no_content()
 
 
 @blueprint.route("/resource_providers/<uuid>/traits", methods=["GET"])
 def list_provider_traits(uuid: str) -> flask.Response:
+    """List the traits of a resource provider."""
     util.check_accept_json()
     provider, found, newest = traits.get_provider_traits(util.database(), uuid)
     body = {"traits": found, "resource_provider_generation": provider.generation}
@@ -87,6 +92,7 @@ def list_provider_traits(uuid: str) -> flask.Response:
 
 @blueprint.route("/resource_providers/<uuid>/traits", methods=["PUT"])
 def set_provider_traits(uuid: str) -> flask.Response:
+    """Replace the traits of a resource provider (generation checked)."""
     util.require_json_content()
     database = util.database()
     providers.get_provider(database, uuid)
@@ -99,5 +105,6 @@ def set_provider_traits(uuid: str) -> flask.Response:
 
 @blueprint.route("/resource_providers/<uuid>/traits", methods=["DELETE"])
 def delete_provider_traits(uuid: str) -> flask.Response:
+    """Remove every trait from a resource provider."""
     traits.delete_provider_traits(util.database(), uuid)
     return util.no_content()
