@@ -34,7 +34,8 @@ class Settings:
     # Candidate engine knobs, as upstream's [placement] options.
     randomize_allocation_candidates: bool = False
     max_allocation_candidates: int = -1
-    allocation_candidates_generation_strategy: str = "depth-first"
+    # breadth-first spreads a limited answer over hosts (upstream: depth-first).
+    allocation_candidates_generation_strategy: str = "breadth-first"
     database_pool_size: int = 5
     database_retries: int = 10
     log_level: str = "INFO"
