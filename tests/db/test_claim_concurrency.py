@@ -249,3 +249,113 @@ def test_several_processes_with_their_own_engines_never_overcommit(database):
     assert_claims_consistent(database, outcomes, {(provider, "VCPU"): 25})
     # The inventory is small enough that it fills up.
     assert sum(usage(stored_allocations(database)).values()) >= 24
+
+
+def test_claims_racing_provider_deletion_never_dangle(database):
+    """Either the provider goes first (claims then fail with 400/409) or a
+    claim lands first (deletion is refused); never a 500, never an
+    allocation on a deleted provider."""
+    provider = make_provider(database, "doomed", {"VCPU": 100})
+    app = make_app(database)
+    count = 8
+    barrier = threading.Barrier(count + 1)
+    consumers = [str(uuid.uuid4()) for _ in range(count)]
+
+    def act(index: int) -> int:
+        client = ApiClient(app.test_client())
+        barrier.wait()
+        if index == count:
+            return client.delete(f"/resource_providers/{provider}").status_code
+        return client.put(f"/allocations/{consumers[index]}",
+                          json=put_body({provider: {"VCPU": 1}})).status_code
+
+    statuses = run_threads(count + 1, act)
+    deletion, claims = statuses[-1], statuses[:-1]
+    assert deletion in (204, 409)
+    assert set(claims) <= {204, 400, 409}, claims
+    stored = stored_allocations(database)
+    if deletion == 204:
+        assert stored == {}
+    else:
+        assert 204 in claims
+    for consumer, status in zip(consumers, claims):
+        assert (consumer in stored) == (status == 204)
+
+
+def test_reshape_racing_claims_keeps_every_inventory_within_capacity(database):
+    """A reshaper moving VCPU from a root to its child retries on
+    generation conflicts while clients keep claiming VCPU on whichever
+    provider has it; no provider ever ends over capacity and no claim is
+    lost."""
+    root = make_provider(database, "reshape-root", {"VCPU": 12, "DISK_GB": 100})
+    app = make_app(database)
+    admin = ApiClient(app.test_client())
+    child = str(uuid.uuid4())
+    created = admin.post("/resource_providers", json={
+        "name": "reshape-child", "uuid": child, "parent_provider_uuid": root})
+    assert created.status_code == 200, created.get_json()
+    count = 10
+    barrier = threading.Barrier(count + 1)
+    consumers = [str(uuid.uuid4()) for _ in range(count)]
+    claimed_on: dict[str, str] = {}
+
+    def claim(index: int) -> int:
+        client = ApiClient(app.test_client())
+        barrier.wait()
+        status = 409
+        for _ in range(5):
+            for target in (root, child):
+                response = client.put(f"/allocations/{consumers[index]}",
+                                      json=put_body({target: {"VCPU": 1}}))
+                status = response.status_code
+                assert status in (204, 409), response.get_json()
+                if status == 204:
+                    claimed_on[consumers[index]] = target
+                    return status
+        return status
+
+    def reshape() -> int:
+        client = ApiClient(app.test_client())
+        barrier.wait()
+        for _ in range(50):
+            generations = {p: client.get(f"/resource_providers/{p}/allocations").get_json()
+                           for p in (root, child)}
+            moves = {}
+            for consumer, entry in generations[root]["allocations"].items():
+                current = client.get(f"/allocations/{consumer}").get_json()
+                moves[consumer] = {
+                    "allocations": {child: {"resources": {"VCPU": entry["resources"]["VCPU"]}}},
+                    "project_id": PROJECT, "user_id": USER,
+                    "consumer_generation": current.get("consumer_generation"),
+                    "consumer_type": "INSTANCE"}
+            response = client.post("/reshaper", json={
+                "inventories": {
+                    root: {"resource_provider_generation":
+                           generations[root]["resource_provider_generation"],
+                           "inventories": {"DISK_GB": {"total": 100}}},
+                    child: {"resource_provider_generation":
+                            generations[child]["resource_provider_generation"],
+                            "inventories": {"VCPU": {"total": 12}}}},
+                "allocations": moves})
+            if response.status_code == 204:
+                return 204
+            assert response.status_code in (409, 400), response.get_json()
+        return 409
+
+    def act(index: int) -> int:
+        return reshape() if index == count else claim(index)
+
+    statuses = run_threads(count + 1, act)
+    # The claimers give up after a few rounds, so the reshaper's retries
+    # eventually see a quiet moment.
+    assert statuses[-1] == 204
+    stored = stored_allocations(database)
+    # The root no longer has VCPU at all.
+    capacity = {(root, "VCPU"): 0, (child, "VCPU"): 12, (root, "DISK_GB"): 100}
+    for key, used in usage(stored).items():
+        assert used <= capacity[key], (key, used)
+    for consumer, status in zip(consumers, statuses[:-1]):
+        if status == 204:
+            assert sum(stored[consumer].values()) == 1
+        else:
+            assert consumer not in stored
