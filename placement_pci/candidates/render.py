@@ -9,10 +9,13 @@
 """
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from placement_pci.candidates.snapshot import ProviderGraph
-from placement_pci.candidates.solver import AllocationRequest, CandidateResult
+from placement_pci.candidates.solver import (
+    AllocationRequest, CandidateResult, summary_provider_ids)
 
 Microversion = tuple[int, int]
 
@@ -73,18 +76,54 @@ def render_candidates(graph: ProviderGraph, result: CandidateResult,
                       microversion: Microversion) -> dict[str, Any]:
     """The whole response body.  Summaries are rendered once per provider
     and snapshot (the returned dicts are shared: read-only)."""
-    mode = _summary_mode(result.requested_classes, microversion)
-    cache = graph.memoized(("summaries", mode), dict)
-    summaries = {}
-    for pid in result.summary_provider_ids:
-        summary = cache.get(pid)
-        if summary is None:
-            summary = cache[pid] = render_provider_summary(
-                graph, pid, result.requested_classes, microversion)
-        summaries[graph.providers[pid].uuid] = summary
     return {
         "allocation_requests": [
             render_allocation_request(graph, answer, microversion)
             for answer in result.allocation_requests],
-        "provider_summaries": summaries,
+        "provider_summaries": _summaries(
+            graph, result.summary_provider_ids, result.requested_classes,
+            microversion),
     }
+
+
+def _summaries(graph: ProviderGraph, provider_ids: Iterable[int],
+               requested: frozenset[str],
+               microversion: Microversion) -> dict[str, Any]:
+    mode = _summary_mode(requested, microversion)
+    cache = graph.memoized(("summaries", mode), dict)
+    summaries = {}
+    for pid in provider_ids:
+        summary = cache.get(pid)
+        if summary is None:
+            summary = cache[pid] = render_provider_summary(
+                graph, pid, requested, microversion)
+        summaries[graph.providers[pid].uuid] = summary
+    return summaries
+
+
+STREAM_BATCH = 200
+
+
+def render_stream(graph: ProviderGraph, answers: Iterable[AllocationRequest],
+                  requested: frozenset[str], microversion: Microversion,
+                  nested_aware: bool) -> Iterator[str]:
+    """The response body as JSON text chunks, pulling answers lazily: memory
+    stays bounded by the snapshot however many answers there are."""
+    yield '{"allocation_requests": ['
+    used: set[int] = set()
+    batch: list[str] = []
+    first = True
+    for answer in answers:
+        used |= answer.provider_ids
+        batch.append(json.dumps(render_allocation_request(graph, answer,
+                                                          microversion)))
+        if len(batch) == STREAM_BATCH:
+            yield ("" if first else ", ") + ", ".join(batch)
+            first, batch = False, []
+    if batch:
+        yield ("" if first else ", ") + ", ".join(batch)
+    yield '], "provider_summaries": '
+    yield json.dumps(_summaries(
+        graph, summary_provider_ids(graph, used, nested_aware), requested,
+        microversion))
+    yield "}"

@@ -622,31 +622,42 @@ def generate(graph: ProviderGraph, request: CandidateRequest,
         yield answer
 
 
-def summary_provider_ids(graph: ProviderGraph,
-                         answers: Sequence[AllocationRequest],
+def summary_provider_ids(graph: ProviderGraph, used: Iterable[int],
                          nested_aware: bool) -> list[int]:
-    """Providers to summarise: whole trees of the providers used, or only
-    the used providers where the microversion is blind to trees."""
-    used = set().union(*(answer.provider_ids for answer in answers))
+    """Providers to summarise given the providers the answers use: their
+    whole trees, or only themselves where the microversion is blind to
+    trees."""
+    used = set(used)
     if not nested_aware and graph.has_trees:
         return sorted(used)
     roots = sorted({graph.providers[pid].root_id for pid in used})
     return [pid for root in roots for pid in graph.tree_of(root)]
 
 
-def solve(graph: ProviderGraph, request: CandidateRequest,
-          options: SolverOptions = SolverOptions()) -> CandidateResult:
-    """Answer a parsed request; ``limit`` and the cap stop generation."""
+def requested_classes(request: CandidateRequest) -> frozenset[str]:
+    return frozenset(rc for group in request.groups for rc in group.resources)
+
+
+def bounded_answers(graph: ProviderGraph, request: CandidateRequest,
+                    options: SolverOptions = SolverOptions()
+                    ) -> Iterator[AllocationRequest]:
+    """Check names (raising BadRequest now), then lazily at most ``limit``
+    (and the global cap) answers."""
     check_names(graph, request)
     bound = request.limit
     if options.max_candidates is not None:
         bound = (options.max_candidates if bound is None
                  else min(bound, options.max_candidates))
-    answers = list(itertools.islice(generate(graph, request, options), bound))
-    requested = frozenset(rc for group in request.groups
-                          for rc in group.resources)
+    return itertools.islice(generate(graph, request, options), bound)
+
+
+def solve(graph: ProviderGraph, request: CandidateRequest,
+          options: SolverOptions = SolverOptions()) -> CandidateResult:
+    """Answer a parsed request; ``limit`` and the cap stop generation."""
+    answers = list(bounded_answers(graph, request, options))
+    used = set().union(*(answer.provider_ids for answer in answers))
     return CandidateResult(
         allocation_requests=answers,
-        summary_provider_ids=summary_provider_ids(graph, answers,
+        summary_provider_ids=summary_provider_ids(graph, used,
                                                   options.nested_aware),
-        requested_classes=requested)
+        requested_classes=requested_classes(request))

@@ -5,7 +5,7 @@ import flask
 
 from placement_pci.candidates.query import parse_candidate_query
 from placement_pci.http import microversion, util
-from placement_pci.store.allocation_candidates import find_candidates
+from placement_pci.store.allocation_candidates import stream_candidates
 
 blueprint = flask.Blueprint("allocation_candidates", __name__)
 
@@ -27,7 +27,9 @@ def list_allocation_candidates() -> flask.Response:
     config = flask.current_app.config
     # An app may bring its own snapshot cache (tests model several
     # workers that way); otherwise the worker-wide one is used.
-    body = find_candidates(util.database(), request, version,
-                           config["SETTINGS"], config.get("CANDIDATE_SNAPSHOTS"))
-    # Candidates describe "now": last-modified is the present.
-    return util.with_cache_headers(util.json_response(body), [])
+    chunks = stream_candidates(util.database(), request, version,
+                               config["SETTINGS"], config.get("CANDIDATE_SNAPSHOTS"))
+    # Streamed: an unlimited answer with many thousand candidates never
+    # sits in memory whole.  Last-modified is the present, as upstream.
+    return util.with_cache_headers(
+        flask.Response(chunks, mimetype="application/json"), [])

@@ -5,12 +5,14 @@ with a parsed CandidateRequest; it knows nothing of Flask.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from placement_pci.candidates.render import render_candidates
+from placement_pci.candidates.render import render_candidates, render_stream
 from placement_pci.candidates.request_group import CandidateRequest
 from placement_pci.candidates.solver import (
-    BREADTH_FIRST, ORDERS, CandidateResult, SolverOptions, solve)
+    BREADTH_FIRST, ORDERS, CandidateResult, SolverOptions, bounded_answers,
+    requested_classes, solve)
 from placement_pci.db.engine import Database
 from placement_pci.settings import Settings
 from placement_pci.store.snapshot import SnapshotCache, current_graph
@@ -53,3 +55,16 @@ def find_candidates(database: Database, request: CandidateRequest,
     graph, result = solve_candidates(
         database, request, solver_options(settings, microversion), cache)
     return render_candidates(graph, result, microversion)
+
+
+def stream_candidates(database: Database, request: CandidateRequest,
+                      microversion: Microversion = (1, 39),
+                      settings: Settings | None = None,
+                      cache: SnapshotCache | None = None) -> Iterator[str]:
+    """The same body as ``find_candidates`` as JSON text chunks, generated
+    while being sent.  Bad names raise BadRequest before this returns."""
+    options = solver_options(settings, microversion)
+    graph = current_graph(database, cache)
+    answers = bounded_answers(graph, request, options)
+    return render_stream(graph, answers, requested_classes(request),
+                         microversion, options.nested_aware)
