@@ -95,10 +95,6 @@ def usages_by_consumer_type(database: Database, project_id: str,
     a type; "all" for everything folded into one "all" group.
     """
     def read(connection: Connection) -> dict[str, dict[str, int]]:
-        group = sa.func.coalesce(TYPES.c.name, UNKNOWN_CONSUMER_TYPE)
-        if consumer_type == ALL_CONSUMER_TYPES:
-            group = sa.literal(ALL_CONSUMER_TYPES)
-        group = group.label("consumer_type")
         source = (_owned_allocations(project_id, user_id)
                   .outerjoin(TYPES, TYPES.c.id == CONSUMERS.c.consumer_type_id))
         conditions = _owner_filter(project_id, user_id)
@@ -106,22 +102,35 @@ def usages_by_consumer_type(database: Database, project_id: str,
             conditions.append(CONSUMERS.c.consumer_type_id.is_(None))
         elif consumer_type and consumer_type != ALL_CONSUMER_TYPES:
             conditions.append(TYPES.c.name == consumer_type)
-
-        # Rows per (consumer type, consumer, class); summing in Python keeps
-        # the SQL a plain GROUP BY over the selected columns on every backend.
-        rows = connection.execute(
-            sa.select(group, ALLOC.c.consumer_id, RC.c.name, sa.func.sum(ALLOC.c.used))
+        # Group by the plain type-name column (NULL: no type) and name the
+        # groups in Python: every selected column is then either grouped or
+        # aggregated, which PostgreSQL requires (upstream's query is not).
+        folded = consumer_type == ALL_CONSUMER_TYPES
+        group = [] if folded else [TYPES.c.name.label("consumer_type")]
+        sums = connection.execute(
+            sa.select(*group, RC.c.name.label("resource_class"),
+                      sa.func.sum(ALLOC.c.used).label("used"))
             .select_from(source.join(RC, RC.c.id == ALLOC.c.resource_class_id))
             .where(*conditions)
-            .group_by(TYPES.c.name, ALLOC.c.consumer_id, RC.c.name))
+            .group_by(*([] if folded else [TYPES.c.name]), RC.c.name))
+        counts = connection.execute(
+            sa.select(*group,
+                      sa.func.count(sa.distinct(ALLOC.c.consumer_id)).label("consumers"))
+            .select_from(source)
+            .where(*conditions)
+            .group_by(*([] if folded else [TYPES.c.name])))
+
+        def group_name(row: sa.Row) -> str:
+            if folded:
+                return ALL_CONSUMER_TYPES
+            return row.consumer_type or UNKNOWN_CONSUMER_TYPE
+
         usages: dict[str, dict[str, int]] = {}
-        consumers: dict[str, set[str]] = {}
-        for type_name, consumer_id, class_name, amount in rows:
-            entry = usages.setdefault(type_name, {})
-            entry[class_name] = entry.get(class_name, 0) + int(amount or 0)
-            consumers.setdefault(type_name, set()).add(consumer_id)
-        for type_name, members in consumers.items():
-            usages[type_name]["consumer_count"] = len(members)
+        for row in sums:
+            usages.setdefault(group_name(row), {})[row.resource_class] = int(row.used or 0)
+        for row in counts:
+            if row.consumers and group_name(row) in usages:
+                usages[group_name(row)]["consumer_count"] = int(row.consumers)
         return usages
 
     return database.run_read(read)
