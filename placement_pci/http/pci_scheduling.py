@@ -45,6 +45,11 @@ def _settings():
     return flask.current_app.config["SETTINGS"]
 
 
+def _snapshots():
+    """The app's own snapshot cache if it has one, else the worker's."""
+    return flask.current_app.config.get("CANDIDATE_SNAPSHOTS")
+
+
 @blueprint.route("/pci/candidates", methods=["POST"])
 def post_candidates() -> flask.Response:
     """From flavor to answer: request groups, allocation candidates and,
@@ -59,7 +64,7 @@ def post_candidates() -> flask.Response:
     result = pci_candidates.find_candidates(
         util.database(), _settings(), translated,
         limit=pci_candidates.check_limit(body.get("limit")),
-        hostname=_hostname(body))
+        hostname=_hostname(body), cache=_snapshots())
     return util.json_response(result.as_dict())
 
 
@@ -86,7 +91,8 @@ def post_diagnosis() -> flask.Response:
         translated = translate_body(request_input(body), [])
         request = translated.request
         groups = translated
-    result = pci_candidates.diagnose(util.database(), request, _hostname(body))
+    result = pci_candidates.diagnose(util.database(), request, _hostname(body),
+                                     cache=_snapshots())
     if groups is not None:
         sources = {suffix: source.as_dict()
                    for suffix, source in groups.sources.items()}
@@ -126,7 +132,7 @@ def post_live_migration_destinations(consumer_uuid: str) -> flask.Response:
     body = _body(("limit",)) if flask.request.get_data() else {}
     result = pci_migration.destinations(
         util.database(), _settings(), consumer_uuid,
-        pci_candidates.check_limit(body.get("limit")))
+        pci_candidates.check_limit(body.get("limit")), cache=_snapshots())
     return util.json_response(result.as_dict())
 
 

@@ -1,9 +1,10 @@
 """From flavor to answer: request groups -> allocation candidates -> which
 device provider serves which alias item; and "why no candidate".
 
-Reads one consistent snapshot of the provider graph (one read
-transaction) and runs the candidate engine's solver on it; answers are
-rendered as GET /allocation_candidates does at microversion 1.39.
+Uses the candidate engine's snapshot of the provider graph (the same
+one GET /allocation_candidates uses, fresh as of the call) and its solver;
+answers are rendered as GET /allocation_candidates does at microversion
+1.39.
 """
 from __future__ import annotations
 
@@ -12,75 +13,26 @@ import itertools
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
 from placement_pci import errors
 from placement_pci.candidates import render, solver
 from placement_pci.candidates.request_group import CandidateRequest
-from placement_pci.candidates.snapshot import (Inventory, InventoryRow,
-                                               ProviderGraph, ProviderRow)
-from placement_pci.db import tables
+from placement_pci.candidates.snapshot import ProviderGraph
 from placement_pci.db.engine import Database
 from placement_pci.pci import diagnosis
 from placement_pci.pci.request_groups import TranslatedRequest
 from placement_pci.pci.request_rendering import render_request_groups
 from placement_pci.settings import Settings
+from placement_pci.store.allocation_candidates import solver_options
+from placement_pci.store.snapshot import SnapshotCache, current_graph
 
 MICROVERSION = (1, 39)
 MAX_LIMIT = 1000
-RP = tables.resource_providers
 
 
-def _read_graph(connection: Connection) -> ProviderGraph:
-    rc, tr = tables.resource_classes, tables.traits
-    providers = [
-        ProviderRow(row.id, row.uuid, row.name, row.generation,
-                    row.parent_provider_id, row.root_provider_id)
-        for row in connection.execute(sa.select(
-            RP.c.id, RP.c.uuid, RP.c.name, RP.c.generation,
-            RP.c.parent_provider_id, RP.c.root_provider_id))]
-    inv = tables.inventories
-    inventories = [
-        InventoryRow(row.resource_provider_id, row.name, Inventory(
-            row.total, row.reserved, row.min_unit, row.max_unit,
-            row.step_size, row.allocation_ratio))
-        for row in connection.execute(
-            sa.select(inv, rc.c.name).join(rc, rc.c.id == inv.c.resource_class_id))]
-    alloc = tables.allocations
-    usages = [(row.resource_provider_id, row.name, int(row.used))
-              for row in connection.execute(
-                  sa.select(alloc.c.resource_provider_id, rc.c.name,
-                            sa.func.sum(alloc.c.used).label("used"))
-                  .join(rc, rc.c.id == alloc.c.resource_class_id)
-                  .group_by(alloc.c.resource_provider_id, rc.c.name))]
-    rpt = tables.resource_provider_traits
-    provider_traits = [tuple(row) for row in connection.execute(
-        sa.select(rpt.c.resource_provider_id, tr.c.name)
-        .join(tr, tr.c.id == rpt.c.trait_id))]
-    rpa, agg = tables.resource_provider_aggregates, tables.placement_aggregates
-    provider_aggregates = [tuple(row) for row in connection.execute(
-        sa.select(rpa.c.resource_provider_id, agg.c.uuid)
-        .join(agg, agg.c.id == rpa.c.aggregate_id))]
-    return ProviderGraph.build(
-        providers, inventories, usages, provider_traits, provider_aggregates,
-        resource_classes=connection.execute(sa.select(rc.c.name)).scalars().all(),
-        traits=connection.execute(sa.select(tr.c.name)).scalars().all())
-
-
-def load_graph(database: Database) -> ProviderGraph:
-    """A consistent snapshot of every provider, read in one transaction."""
-    return database.run_read(_read_graph)
-
-
-def solver_options(settings: Settings) -> solver.SolverOptions:
-    maximum = settings.max_allocation_candidates
-    return solver.SolverOptions(
-        randomize=settings.randomize_allocation_candidates,
-        max_candidates=None if maximum is None or maximum < 0 else maximum,
-        order=settings.allocation_candidates_generation_strategy
-        if settings.allocation_candidates_generation_strategy in solver.ORDERS
-        else solver.DEPTH_FIRST)
+def load_graph(database: Database,
+               cache: SnapshotCache | None = None) -> ProviderGraph:
+    """The candidate engine's snapshot, fresh as of this call."""
+    return current_graph(database, cache)
 
 
 def root_by_name(graph: ProviderGraph, hostname: str) -> str:
@@ -140,18 +92,19 @@ def find_candidates(database: Database, settings: Settings,
                     translated: TranslatedRequest, *,
                     request: CandidateRequest | None = None,
                     limit: int | None = None, hostname: str | None = None,
-                    exclude_roots: Iterable[str] = ()) -> Candidates:
+                    exclude_roots: Iterable[str] = (),
+                    cache: SnapshotCache | None = None) -> Candidates:
     """Candidates for a translated request (or ``request``, a variant of
     its groups such as the live-migration one), optionally on one host and
     never on ``exclude_roots`` (root provider uuids)."""
-    graph = load_graph(database)
+    graph = load_graph(database, cache)
     request = request or translated.request
     root_uuid = root_by_name(graph, hostname) if hostname else None
     request = _limited(request, root_uuid)
     solver.check_names(graph, request)
     excluded = {graph.by_uuid[uuid].id for uuid in exclude_roots
                 if uuid in graph.by_uuid}
-    options = solver_options(settings)
+    options = solver_options(settings, MICROVERSION)
     bound = limit
     if options.max_candidates is not None:
         bound = options.max_candidates if bound is None else min(
@@ -170,18 +123,20 @@ def find_candidates(database: Database, settings: Settings,
             "allocation_request": render.render_allocation_request(
                 graph, answer, MICROVERSION),
             "devices": _device_map(graph, translated, answer)})
-    requested = frozenset(rc for group in request.groups for rc in group.resources)
+    requested = solver.requested_classes(request)
+    used = set().union(*(answer.provider_ids for answer in chosen))
     summaries = {
         graph.providers[pid].uuid: render.render_provider_summary(
             graph, pid, requested, MICROVERSION)
-        for pid in solver.summary_provider_ids(graph, chosen, True)}
+        for pid in solver.summary_provider_ids(graph, used, True)}
     return Candidates(render_request_groups(translated), rendered, summaries)
 
 
 def diagnose(database: Database, request: CandidateRequest,
-             hostname: str | None = None) -> dict[str, Any]:
+             hostname: str | None = None,
+             cache: SnapshotCache | None = None) -> dict[str, Any]:
     """Per host: candidate or not, and every reason why not."""
-    graph = load_graph(database)
+    graph = load_graph(database, cache)
     solver.check_names(graph, request)
     roots = [root_by_name(graph, hostname)] if hostname else None
     verdicts = diagnosis.diagnose(graph, request, roots)
