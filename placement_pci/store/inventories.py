@@ -220,7 +220,10 @@ def replace_inventories_locked(connection: Connection, provider: Provider,
     if removed:
         busy = set(_in_use(connection, provider.id, list(removed.values())))
         if busy:
-            names = ", ".join(sorted(n for n, i in removed.items() if i in busy))
+            # Class id order: standard classes in os-resource-classes order,
+            # which is the order Placement names them in this message.
+            names = ", ".join(sorted((n for n, i in removed.items() if i in busy),
+                                     key=removed.__getitem__))
             raise errors.Conflict(
                 f"{in_use_message_prefix}Inventory for '{names}' on resource provider "
                 f"'{provider.uuid}' in use.", code=errors.INVENTORY_INUSE)
