@@ -104,6 +104,32 @@ def _summaries(graph: ProviderGraph, provider_ids: Iterable[int],
 STREAM_BATCH = 200
 
 
+def _allocation_request_json(graph: ProviderGraph, answer: AllocationRequest,
+                             microversion: Microversion,
+                             quoted: dict[int, str]) -> str:
+    """``json.dumps(render_allocation_request(...))`` built from cached
+    quoted uuids: the hot path of large answers."""
+    def uuid(pid: int) -> str:
+        text = quoted.get(pid)
+        if text is None:
+            text = quoted[pid] = json.dumps(graph.providers[pid].uuid)
+        return text
+
+    if microversion < (1, 12):
+        return json.dumps(render_allocation_request(graph, answer, microversion))
+    by_provider: dict[int, list[str]] = {}
+    for pid, rc, amount in answer.resources:
+        by_provider.setdefault(pid, []).append(f'"{rc}": {amount}')
+    allocations = ", ".join(f'{uuid(pid)}: {{"resources": {{{", ".join(parts)}}}}}'
+                            for pid, parts in by_provider.items())
+    if microversion < (1, 34):
+        return f'{{"allocations": {{{allocations}}}}}'
+    mappings = ", ".join(
+        f'{json.dumps(suffix)}: [{", ".join(uuid(pid) for pid in pids)}]'
+        for suffix, pids in answer.mappings)
+    return f'{{"allocations": {{{allocations}}}, "mappings": {{{mappings}}}}}'
+
+
 def render_stream(graph: ProviderGraph, answers: Iterable[AllocationRequest],
                   requested: frozenset[str], microversion: Microversion,
                   nested_aware: bool) -> Iterator[str]:
@@ -113,10 +139,11 @@ def render_stream(graph: ProviderGraph, answers: Iterable[AllocationRequest],
     used: set[int] = set()
     batch: list[str] = []
     first = True
+    quoted = graph.memoized(("quoted uuids",), dict)
     for answer in answers:
         used |= answer.provider_ids
-        batch.append(json.dumps(render_allocation_request(graph, answer,
-                                                          microversion)))
+        batch.append(_allocation_request_json(graph, answer, microversion,
+                                              quoted))
         if len(batch) == STREAM_BATCH:
             yield ("" if first else ", ") + ", ".join(batch)
             first, batch = False, []

@@ -541,17 +541,25 @@ def _steps_for_anchor(request: CandidateRequest,
 def _allocation_request(steps: list[_Step], providers: list[int]
                         ) -> AllocationRequest:
     amounts: dict[tuple[int, str], int] = {}
-    mappings: dict[str, set[int]] = {}
+    mappings: dict[str, list[int]] = {}
     for step, provider_id in zip(steps, providers):
         for rc, amount in step.resources:
             key = (provider_id, rc)
             amounts[key] = amounts.get(key, 0) + amount
-        mappings.setdefault(step.suffix, set()).add(provider_id)
+        mapped = mappings.get(step.suffix)
+        if mapped is None:
+            mappings[step.suffix] = [provider_id]
+        elif provider_id not in mapped:
+            mapped.append(provider_id)
     return AllocationRequest(
-        resources=tuple(sorted((pid, rc, amount)
-                               for (pid, rc), amount in amounts.items())),
-        mappings=tuple(sorted((suffix, tuple(sorted(pids)))
-                              for suffix, pids in mappings.items())))
+        resources=tuple((pid, rc, amount) for (pid, rc), amount in amounts.items()),
+        mappings=tuple((suffix, tuple(pids)) for suffix, pids in mappings.items()))
+
+
+def answer_key(answer: AllocationRequest) -> tuple[frozenset, frozenset]:
+    """What makes answers distinct, independent of the order of parts."""
+    return (frozenset(answer.resources),
+            frozenset((suffix, frozenset(pids)) for suffix, pids in answer.mappings))
 
 
 def _interleave(generators: list[Iterator[AllocationRequest]],
@@ -613,12 +621,13 @@ def generate(graph: ProviderGraph, request: CandidateRequest,
     generators = [tree(anchor) for anchor in ordered]
     # An answer made only of sharing providers can come from several
     # anchors; any other answer names a provider only its own tree can use.
-    seen_shared: set[AllocationRequest] = set()
+    seen_shared: set[tuple[frozenset, frozenset]] = set()
     for answer in _interleave(generators, options.order):
         if answer.provider_ids <= graph.sharing_ids:
-            if answer in seen_shared:
+            key = answer_key(answer)
+            if key in seen_shared:
                 continue
-            seen_shared.add(answer)
+            seen_shared.add(key)
         yield answer
 
 
