@@ -257,6 +257,10 @@ def translate_request(flavor: Flavor, image: Image,
         hints.alias_items, aliases, set(sources))
     groups.extend(device_groups)
     sources.update(device_sources)
+    if not any(group.resources for group in groups):
+        raise extra_specs_error(
+            None, "the flavor requests no resources at all (every amount "
+                  "is 0 and no alias device is asked for)")
 
     root_required = set(ROOT_REQUIRED)
     if hints.viommu_model:

@@ -446,3 +446,9 @@ def test_same_input_same_output():
                    "resources_x:CUSTOM_Y": "1", "trait_x:CUSTOM_Z": "required"}
     assert groups_for(extra_specs) == groups_for(dict(
         reversed(list(extra_specs.items()))))
+
+
+def test_a_request_for_nothing_is_an_error():
+    error = rejected({"pci_passthrough:alias": "MYVF:0"},
+                     flavor={"vcpus": 0, "memory_mb": 0, "root_gb": 0})
+    assert "requests no resources at all" in error.detail
