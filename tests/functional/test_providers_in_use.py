@@ -75,7 +75,7 @@ def test_removing_used_classes_is_refused(provider_with_usage, method):
     assert response.status_code == 409
     error = response.get_json()["errors"][0]
     assert error["code"] == "placement.inventory.inuse"
-    assert "CUSTOM_GOLD, VCPU" in error["detail"]
+    assert "VCPU, CUSTOM_GOLD" in error["detail"]
     assert _inventories(api) == before
 
 
@@ -112,3 +112,4 @@ def test_resources_filter_counts_usage(provider_with_usage):
     fits = api.get("/resource_providers?resources=VCPU:2").get_json()["resource_providers"]
     assert [p["uuid"] for p in fits] == [RP]
     assert api.get("/resource_providers?resources=VCPU:3").get_json()["resource_providers"] == []
+
