@@ -57,8 +57,11 @@ def _not_found(kind: str, name: str) -> errors.NotFound:
 
 
 def _read(connection: Connection, kind: str, name: str) -> ConfigObject:
-    row = connection.execute(sa.select(CONFIG).where(
-        CONFIG.c.kind == kind, CONFIG.c.name == name)).first()
+    rows = connection.execute(sa.select(CONFIG).where(
+        CONFIG.c.kind == kind, CONFIG.c.name == name)).all()
+    # Exact match in Python: a case-insensitive collation (MySQL) would
+    # otherwise answer for 'A1' with the object named 'a1'.
+    row = next((row for row in rows if row.name == name), None)
     if row is None:
         raise _not_found(kind, name)
     return _from_row(row)

@@ -241,3 +241,9 @@ def test_device_spec_preview_unknown_set(api):
     response = api.post("/pci/device-specs/preview", json={
         "hostname": "h", "device_spec_set": "missing", "devices": []})
     assert response.status_code == 404
+
+
+def test_alias_names_are_case_sensitive_on_read(api):
+    api.post("/pci/aliases", json={"alias": X520_ALIAS})
+    assert api.get("/pci/aliases/A1").status_code == 404
+    assert api.get("/pci/aliases/a1").status_code == 200
