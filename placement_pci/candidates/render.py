@@ -141,7 +141,7 @@ def render_stream(graph: ProviderGraph, answers: Iterable[AllocationRequest],
     first = True
     quoted = graph.memoized(("quoted uuids",), dict)
     for answer in answers:
-        used |= answer.provider_ids
+        used.update(pid for pid, _, _ in answer.resources)
         batch.append(_allocation_request_json(graph, answer, microversion,
                                               quoted))
         if len(batch) == STREAM_BATCH:

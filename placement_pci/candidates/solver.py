@@ -499,26 +499,36 @@ class _TreeSearch:
     def answers(self) -> Iterator[list[int]]:
         """Concrete answers: provider id per step, in step order."""
         for assignment in self.canonical():
-            used = sorted({node[0] for node in assignment})
-            counts = {c: self.used_slots_in(assignment, c) for c in used}
-            yield from self._expand(assignment, used, counts, 0, {})
+            yield from self._expand(assignment)
 
-    @staticmethod
-    def used_slots_in(assignment: list[Node], class_index: int) -> int:
-        return 1 + max(slot for c, slot in assignment if c == class_index)
-
-    def _expand(self, assignment: list[Node], used: list[int],
-                counts: dict[int, int], position: int,
-                chosen: dict[int, tuple[int, ...]]) -> Iterator[list[int]]:
-        if position == len(used):
-            yield [chosen[c][slot] for c, slot in assignment]
+    def _expand(self, assignment: list[Node]) -> Iterator[list[int]]:
+        """Every relabeling of the slots of multi-member classes."""
+        providers: list[int] = []
+        positions: dict[int, list[tuple[int, int]]] = {}
+        for index, (class_index, slot) in enumerate(assignment):
+            members = self.classes[class_index].members
+            providers.append(members[slot])
+            if len(members) > 1:
+                positions.setdefault(class_index, []).append((index, slot))
+        if not positions:
+            yield providers
             return
-        class_index = used[position]
-        members = self.classes[class_index].members
-        for permutation in itertools.permutations(members, counts[class_index]):
-            chosen[class_index] = permutation
-            yield from self._expand(assignment, used, counts, position + 1,
-                                    chosen)
+        multi = sorted(positions)
+
+        def fill(level: int) -> Iterator[list[int]]:
+            if level == len(multi):
+                yield list(providers)
+                return
+            class_index = multi[level]
+            places = positions[class_index]
+            slots = 1 + max(slot for _, slot in places)
+            for permutation in itertools.permutations(
+                    self.classes[class_index].members, slots):
+                for index, slot in places:
+                    providers[index] = permutation[slot]
+                yield from fill(level + 1)
+
+        yield from fill(0)
 
 
 # -- stage 5: all trees ------------------------------------------------------
@@ -623,7 +633,8 @@ def generate(graph: ProviderGraph, request: CandidateRequest,
     # anchors; any other answer names a provider only its own tree can use.
     seen_shared: set[tuple[frozenset, frozenset]] = set()
     for answer in _interleave(generators, options.order):
-        if answer.provider_ids <= graph.sharing_ids:
+        if graph.sharing_ids and all(
+                pid in graph.sharing_ids for pid, _, _ in answer.resources):
             key = answer_key(answer)
             if key in seen_shared:
                 continue
