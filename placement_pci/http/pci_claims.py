@@ -30,7 +30,8 @@ def _invalid(detail: str) -> errors.BadRequest:
 def request_input(body: dict[str, Any]) -> dict[str, Any]:
     """The flavor/image/alias part of a body, with the aliases it uses
     resolved (the body's, else the API-managed ones)."""
-    request = {key: body[key] for key in REQUEST_FIELDS if key in body}
+    request = {key: body[key] for key in REQUEST_FIELDS
+               if body.get(key) is not None}
     if "alias" not in request:
         request["alias"] = pci_config.alias_entries(util.database())
     return request

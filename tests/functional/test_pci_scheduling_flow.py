@@ -243,3 +243,12 @@ def test_live_migration_refused_for_non_migratable_devices(api):
         assert "compute1 0000:25:00.4 (alias 'A16_16A')" in error["detail"]
     assert api.post(f"/pci/claims/{uuid.uuid4()}/live-migration/check",
                     json={}).status_code == 404
+
+
+def test_null_alias_means_the_stored_aliases(api):
+    api.post("/pci/aliases", json={"alias": X520_ALIAS})
+    put_host(api, "compute2", [X520_SPEC], X520_DEVICES)
+    request = {"alias": None, "image": None, "flavor": flavor("a1:1")}
+    candidate = candidates(api, request)["candidates"][0]
+    claimed = claim(api, str(uuid.uuid4()), request, candidate)
+    assert claimed["request"]["alias"] == [X520_ALIAS]
