@@ -276,7 +276,9 @@ class SnapshotCache:
             self.loads += 1
             self._cached[database] = _Cached(fingerprint, graph)
             # The snapshot is long-lived and acyclic: keep the cyclic
-            # garbage collector from rescanning it on every full pass.
+            # garbage collector from rescanning it on every full pass
+            # (collect first so no cyclic garbage gets frozen with it).
+            gc.collect()
             gc.freeze()
             return graph
 
