@@ -159,6 +159,7 @@ def load_graph(connection: Connection) -> ProviderGraph:
 
 
 _CHUNK = 500
+FREEZE_FROM_PROVIDERS = 2000
 # Beyond this share of changed providers a full load is as cheap.
 _INCREMENTAL_LIMIT = 0.25
 
@@ -278,8 +279,10 @@ class SnapshotCache:
             # The snapshot is long-lived and acyclic: keep the cyclic
             # garbage collector from rescanning it on every full pass
             # (collect first so no cyclic garbage gets frozen with it).
-            gc.collect()
-            gc.freeze()
+            # Small graphs are cheap to scan and not worth it.
+            if len(graph) >= FREEZE_FROM_PROVIDERS:
+                gc.collect()
+                gc.freeze()
             return graph
 
 
