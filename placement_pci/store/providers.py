@@ -177,8 +177,10 @@ def update_provider(database: Database, uuid: str, *, name: str,
     def update(connection: Connection) -> Provider:
         provider = lock_provider(connection, uuid)
         values: dict[str, object] = {"name": name, "updated_at": common.utcnow()}
-        if name != provider.name and connection.execute(
-                sa.select(RP.c.id).where(RP.c.name == name)).first():
+        # Compare against other providers only: MySQL collations may find
+        # the provider itself for a change of letter case.
+        if connection.execute(sa.select(RP.c.id).where(
+                RP.c.name == name, RP.c.id != provider.id)).first():
             raise errors.Conflict(f"Conflicting resource provider {name} already exists.",
                                   code=errors.DUPLICATE_NAME)
         new_root_id = None
