@@ -274,6 +274,10 @@ class _Step:
     options: list[int] = field(default_factory=list)   # class indexes
     closes_unsuffixed: bool = False
     closes_subtrees: list[frozenset[str]] = field(default_factory=list)
+    # same_subtree sets this step belongs to that later steps complete,
+    # with the provider ids those later steps may still choose
+    open_subtrees: list[tuple[frozenset[str], frozenset[int]]] = field(
+        default_factory=list)
 
 
 @dataclass
@@ -363,6 +367,14 @@ class _TreeSearch:
         for subtree in self.request.same_subtree:
             last = max(position[suffix] for suffix in subtree)
             self.steps[last].closes_subtrees.append(subtree)
+            for suffix in subtree:
+                index = position[suffix]
+                if index == last:
+                    continue
+                later = frozenset(
+                    pid for other in subtree if position[other] > index
+                    for pid in self.steps[position[other]].provider_ids)
+                self.steps[index].open_subtrees.append((subtree, later))
 
     # -- canonical search ----------------------------------------------------
 
@@ -467,12 +479,29 @@ class _TreeSearch:
                        for any_of in self.unsuffixed.required_traits):
                 return False
         for subtree in step.closes_subtrees:
-            nodes = {self.assignment[index]
-                     for index, other in enumerate(self.steps)
-                     if other.granular and other.suffix in subtree}
-            if not self._same_subtree(nodes):
+            if not self._same_subtree(self._subtree_nodes(subtree)):
+                return False
+        for subtree, later in step.open_subtrees:
+            if not self._subtree_still_possible(self._subtree_nodes(subtree),
+                                                later):
                 return False
         return True
+
+    def _subtree_nodes(self, subtree: frozenset[str]) -> set[Node]:
+        return {self.assignment[index]
+                for index, other in enumerate(self.steps[:len(self.assignment)])
+                if other.granular and other.suffix in subtree}
+
+    def _subtree_still_possible(self, nodes: set[Node],
+                                later: frozenset[int]) -> bool:
+        """Prune early: the subtree's top must be an ancestor of every
+        provider chosen so far, and be one of them or a provider a later
+        group of the set may still choose."""
+        common = set.intersection(*(self._lineage(node) for node in nodes))
+        if any(self._identity(node) in common for node in nodes):
+            return True
+        return any(not isinstance(item, int) or item in later
+                   for item in common)
 
     def _identity(self, node: Node) -> object:
         cls = self.classes[node[0]]

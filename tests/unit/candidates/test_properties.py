@@ -72,7 +72,10 @@ def requests(draw):
     if granular and draw(st.booleans()):
         groups.append(RequestGroup(suffix="_R", required_traits=[
             frozenset([draw(st.sampled_from(TRAITS))])]))
-        same_subtree.append(frozenset(["_R", "_0"]))
+        members = ["_R"] + [f"_{index}" for index in range(granular)]
+        same_subtree.append(frozenset(draw(st.lists(
+            st.sampled_from(members), min_size=2, max_size=3, unique=True))
+            + ["_R"]))
     elif granular >= 2 and draw(st.booleans()):
         same_subtree.append(frozenset(["_0", "_1"]))
     root_required = frozenset()

@@ -66,6 +66,11 @@ def names_of(graph, reference):
     ("resources_G1=CUSTOM_GPU:1&resources_G2=CUSTOM_GPU:1&group_policy=none", 6),
     ("resources_G=CUSTOM_GPU:1&required_N=HW_NUMA_ROOT&same_subtree=_G,_N"
      "&group_policy=none", 3),
+    # the subtree's top is chosen by the last (resourceless) group
+    ("resources_G1=CUSTOM_GPU:1&resources_G2=CUSTOM_GPU:1&required_N=HW_NUMA_ROOT"
+     "&same_subtree=_G1,_G2,_N&group_policy=isolate", 2),
+    ("resources_G1=CUSTOM_GPU:1&resources_G2=CUSTOM_GPU:1&required_N=HW_NUMA_ROOT"
+     "&same_subtree=_G1,_N&same_subtree=_G2,_N&group_policy=isolate", 2),
     ("resources=VCPU:1&root_required=!HW_CPU_X86_AVX2", 1),
     ("resources=VCPU:1&root_required=HW_CPU_X86_AVX2", 3),
     (f"resources=VCPU:1,DISK_GB:10&member_of={AGG_A}", 6),
