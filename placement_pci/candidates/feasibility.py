@@ -1,0 +1,203 @@
+"""Per-group feasibility: which providers can serve each request group,
+grouped by the tree (anchor) they would serve.
+
+Stages 1-3 of the solver: names the database lacks are a 400, root
+filters pick the anchors, then each group gets its providers per anchor.
+Results are memoized on the (immutable) graph per group shape.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from placement_pci.candidates.request_group import CandidateRequest, RequestGroup
+from placement_pci.candidates.snapshot import Provider, ProviderGraph
+from placement_pci.errors import BadRequest
+
+
+# -- names ----------------------------------------------------------
+
+def check_names(graph: ProviderGraph, request: CandidateRequest) -> None:
+    """Raise BadRequest for a resource class or trait the database lacks."""
+    def check_traits(names: Iterable[str]) -> None:
+        for name in names:
+            if name not in graph.trait_names:
+                raise BadRequest(f"No such trait(s): {name}.")
+
+    check_traits(sorted(request.root_required))
+    check_traits(sorted(request.root_forbidden))
+    for group in request.groups:
+        for resource_class in group.resources:
+            if resource_class not in graph.resource_classes:
+                raise BadRequest(
+                    "Invalid resource class in resources parameter: "
+                    f"No such resource class {resource_class}.")
+        for any_of in group.required_traits:
+            check_traits(sorted(any_of))
+        check_traits(sorted(group.forbidden_traits))
+
+
+# -- anchors --------------------------------------------------------
+
+def allowed_roots(graph: ProviderGraph,
+                  request: CandidateRequest) -> frozenset[int] | None:
+    """Roots passing root_required; None when nothing filters roots."""
+    if not (request.root_required or request.root_forbidden):
+        return None
+    key = ("roots", request.root_required, request.root_forbidden)
+    return graph.memoized(key, lambda: frozenset(
+        provider.id for provider in graph.providers.values()
+        if provider.parent_id is None
+        and request.root_required <= provider.traits
+        and not request.root_forbidden & provider.traits))
+
+
+# -- per-group feasibility ------------------------------------------
+
+def _has_traits(traits: frozenset[str], group: RequestGroup) -> bool:
+    return all(any_of & traits for any_of in group.required_traits)
+
+
+def _in_aggregates(aggregates: frozenset[str], group: RequestGroup) -> bool:
+    return all(any_of & aggregates for any_of in group.member_of)
+
+
+def _tree_root(graph: ProviderGraph, group: RequestGroup) -> int | None:
+    """Root id for in_tree; -1 when the named provider does not exist."""
+    if group.in_tree is None:
+        return None
+    provider = graph.by_uuid.get(group.in_tree)
+    return provider.root_id if provider is not None else -1
+
+
+def _seed_ids(graph: ProviderGraph, group: RequestGroup) -> Iterable[int]:
+    """A small superset of the providers that can serve a granular group."""
+    if group.resources:
+        return min((graph.by_class.get(rc, ()) for rc in group.resources),
+                   key=len)
+    seeds: list[Sequence[int]] = []
+    seeds += [[pid for trait in any_of for pid in graph.by_trait.get(trait, ())]
+              for any_of in group.required_traits]
+    seeds += [sorted(graph.providers_in_aggregates(any_of))
+              for any_of in group.member_of]
+    if not seeds:
+        # Upstream matches nothing for a resourceless group that names
+        # neither a required trait nor an aggregate.
+        return ()
+    return sorted(set(min(seeds, key=len)))
+
+
+def granular_providers(graph: ProviderGraph, group: RequestGroup) -> list[int]:
+    """Providers that alone satisfy a suffixed group."""
+    tree_root = _tree_root(graph, group)
+    found = []
+    for provider_id in _seed_ids(graph, group):
+        provider = graph.providers[provider_id]
+        if tree_root is not None and provider.root_id != tree_root:
+            continue
+        if not all(provider.fits(rc, amount)
+                   for rc, amount in group.resources.items()):
+            continue
+        if (_has_traits(provider.traits, group)
+                and not group.forbidden_traits & provider.traits
+                and _in_aggregates(provider.aggregates, group)
+                and not group.forbidden_aggregates & provider.aggregates):
+            found.append(provider_id)
+    return found
+
+
+def anchors_of(graph: ProviderGraph, provider: Provider) -> Iterable[int]:
+    """The trees a provider can serve: its own, plus those it shares with."""
+    yield provider.root_id
+    if provider.is_sharing:
+        for root in sorted(graph.sharing_anchors(provider.id)):
+            if root != provider.root_id:
+                yield root
+
+
+def group_key(group: RequestGroup) -> tuple:
+    """What a group asks for, without its suffix: equal keys, equal options."""
+    def sets(items: Iterable[frozenset[str]]) -> tuple:
+        return tuple(sorted(tuple(sorted(item)) for item in items))
+    return (tuple(sorted(group.resources.items())), sets(group.required_traits),
+            tuple(sorted(group.forbidden_traits)), sets(group.member_of),
+            tuple(sorted(group.forbidden_aggregates)), group.in_tree)
+
+
+def granular_options(graph: ProviderGraph, group: RequestGroup,
+                     roots: frozenset[int] | None) -> dict[int, list[int]]:
+    """anchor root -> providers serving this suffixed group there
+    (memoized per snapshot: identical groups and repeated queries reuse it)."""
+    return graph.memoized(("granular", group_key(group), roots),
+                          lambda: _granular_options(graph, group, roots))
+
+
+def _granular_options(graph: ProviderGraph, group: RequestGroup,
+                      roots: frozenset[int] | None) -> dict[int, list[int]]:
+    by_anchor: dict[int, list[int]] = {}
+    for provider_id in granular_providers(graph, group):
+        for anchor in anchors_of(graph, graph.providers[provider_id]):
+            if roots is None or anchor in roots:
+                by_anchor.setdefault(anchor, []).append(provider_id)
+    return by_anchor
+
+
+def unsuffixed_options(graph: ProviderGraph, group: RequestGroup,
+                       roots: frozenset[int] | None
+                       ) -> dict[int, dict[str, list[int]]]:
+    """Memoized per snapshot, see ``_unsuffixed_options``."""
+    return graph.memoized(("unsuffixed", group_key(group), roots),
+                          lambda: _unsuffixed_options(graph, group, roots))
+
+
+def _unsuffixed_options(graph: ProviderGraph, group: RequestGroup,
+                        roots: frozenset[int] | None
+                        ) -> dict[int, dict[str, list[int]]]:
+    """anchor root -> resource class -> providers of the unsuffixed group.
+
+    The unsuffixed group may take each class from a different provider of
+    the tree, or from a sharing provider associated with it.  member_of
+    counts the provider's or its root's aggregates; a sharing provider must
+    itself be in the aggregates.  Required traits are checked later, on the
+    union of the chosen providers' traits.
+    """
+    tree_root = _tree_root(graph, group)
+    forbidden = group.forbidden_aggregates
+
+    def aggregates_ok(provider: Provider, anchor: int) -> bool:
+        anchor_aggs = graph.providers[anchor].aggregates
+        if forbidden & provider.aggregates or forbidden & anchor_aggs:
+            return False
+        return (not group.member_of
+                or _in_aggregates(provider.aggregates, group)
+                or _in_aggregates(anchor_aggs, group))
+
+    per_class: list[dict[int, list[int]]] = []
+    for rc, amount in group.resources.items():
+        by_anchor: dict[int, list[int]] = {}
+        for provider_id in graph.by_class.get(rc, ()):
+            provider = graph.providers[provider_id]
+            if not provider.fits(rc, amount):
+                continue
+            if group.forbidden_traits & provider.traits:
+                continue
+            if tree_root is not None and provider.root_id != tree_root:
+                continue
+            anchors = [provider.root_id]
+            if provider.is_sharing and tree_root is None and (
+                    _in_aggregates(provider.aggregates, group)):
+                anchors += [root for root in
+                            sorted(graph.sharing_anchors(provider_id))
+                            if root != provider.root_id]
+            for anchor in anchors:
+                if roots is not None and anchor not in roots:
+                    continue
+                if aggregates_ok(provider, anchor):
+                    by_anchor.setdefault(anchor, []).append(provider_id)
+        if not by_anchor:
+            return {}
+        per_class.append(by_anchor)
+    common = set(per_class[0]).intersection(*per_class[1:]) if per_class else set()
+    resource_classes = list(group.resources)
+    return {anchor: {rc: per_class[index][anchor]
+                     for index, rc in enumerate(resource_classes)}
+            for anchor in sorted(common)}
