@@ -198,6 +198,14 @@ def _unsuffixed_options(graph: ProviderGraph, group: RequestGroup,
         per_class.append(by_anchor)
     common = set(per_class[0]).intersection(*per_class[1:]) if per_class else set()
     resource_classes = list(group.resources)
-    return {anchor: {rc: per_class[index][anchor]
-                     for index, rc in enumerate(resource_classes)}
-            for anchor in sorted(common)}
+    options = {anchor: {rc: per_class[index][anchor]
+                        for index, rc in enumerate(resource_classes)}
+               for anchor in sorted(common)}
+    if group.required_traits:
+        # A tree whose candidate providers cannot cover the required
+        # traits even all together has no answer: skip it early.
+        options = {anchor: by_class for anchor, by_class in options.items()
+                   if _has_traits(frozenset().union(*(
+                       graph.providers[pid].traits
+                       for pids in by_class.values() for pid in pids)), group)}
+    return options

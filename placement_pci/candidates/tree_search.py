@@ -76,11 +76,19 @@ class TreeSearch:
             for provider_id in step.provider_ids:
                 membership.setdefault(
                     provider_id, [False] * len(self.steps))[index] = True
+        # Only leaf siblings can be interchangeable: the full signature is
+        # worth computing only where a parent has several leaf candidates.
+        leaves_per_parent: dict[int | None, int] = {}
+        for provider_id in membership:
+            if not graph.children.get(provider_id):
+                parent = graph.providers[provider_id].parent_id
+                leaves_per_parent[parent] = leaves_per_parent.get(parent, 0) + 1
         by_key: dict[object, list[int]] = {}
         for provider_id in sorted(membership):
             provider = graph.providers[provider_id]
-            if graph.children.get(provider_id):
-                key: object = ("tree", provider_id)
+            if (graph.children.get(provider_id)
+                    or leaves_per_parent[provider.parent_id] < 2):
+                key: object = ("alone", provider_id)
             else:
                 key = (provider.parent_id, provider.root_id,
                        tuple(sorted(provider.inventories.items())),
