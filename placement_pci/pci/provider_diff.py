@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import os_traits
+
 from placement_pci import errors
 from placement_pci.pci import host_devices
 from placement_pci.pci import provider_tree as tree_module
@@ -23,6 +25,7 @@ from placement_pci.pci import viommu
 from placement_pci.pci.provider_tree import PlannedProvider, PlannedTree
 
 ALLOCATED_PF_VF_CHANGE = "placement_pci.allocated_pf_vf_change"
+ROOT_OWNER_TRAIT = os_traits.OWNER_NOVA
 
 CREATE = "create"
 UPDATE = "update"
@@ -256,15 +259,19 @@ def compute_changes(
         kept.append(ProviderChange(
             name=name, action=action, uuid=old.uuid if old else None,
             inventories=inventories, traits=traits, planned=plan))
+    # The root always carries OWNER_NOVA: translated requests put it in
+    # root_required (spec §6), so a root without it would never be a
+    # candidate.  Other operator-set root traits are left alone.
     root_traits = None
     if current_root_traits is None:
-        root_traits = planned.root_viommu_traits or frozenset()
-    elif planned.root_viommu_traits is not None:
-        wanted = frozenset(
-            trait for trait in current_root_traits
-            if not viommu.is_viommu_trait(trait)) | planned.root_viommu_traits
-        if wanted != current_root_traits:
-            root_traits = wanted
+        root_traits = (planned.root_viommu_traits or frozenset()) | {ROOT_OWNER_TRAIT}
+    else:
+        wanted = set(current_root_traits) | {ROOT_OWNER_TRAIT}
+        if planned.root_viommu_traits is not None:
+            wanted = {trait for trait in wanted
+                      if not viommu.is_viommu_trait(trait)} | planned.root_viommu_traits
+        if frozenset(wanted) != current_root_traits:
+            root_traits = frozenset(wanted)
     return TreeChanges(providers=kept, deleted=deleted,
                        root_traits=root_traits, healing=healing,
                        warnings=warnings)

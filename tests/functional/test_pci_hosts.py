@@ -104,7 +104,7 @@ def test_seed_host_tree(api):
     assert found[MDEV_PROVIDER]["inventories"]["CUSTOM_MLX5"]["total"] == 4
     assert document["root_traits"] == [
         "COMPUTE_VIOMMU_MODEL_AUTO", "COMPUTE_VIOMMU_MODEL_INTEL",
-        "COMPUTE_VIOMMU_MODEL_VIRTIO"]
+        "COMPUTE_VIOMMU_MODEL_VIRTIO", "OWNER_NOVA"]
     assert document["warnings"] == []
 
 
@@ -304,10 +304,10 @@ def test_neutron_devices_have_no_provider(api):
 def test_root_viommu_traits_follow_capabilities(api):
     put(api, SEED_BODY)
     document = put(api, body(capabilities={"viommu_models": []}))
-    assert document["root_traits"] == []
+    assert document["root_traits"] == ["OWNER_NOVA"]
     document = put(api, {k: v for k, v in SEED_BODY.items()
                          if k != "capabilities"})
-    assert document["root_traits"] == []
+    assert document["root_traits"] == ["OWNER_NOVA"]
 
 
 def test_tree_is_visible_through_the_placement_api(api):

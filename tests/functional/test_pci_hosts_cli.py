@@ -113,7 +113,7 @@ def test_sync_from_nova_conf_and_fake_sysfs(local_env, files, fake_sysfs):
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert document["root_traits"] == ["COMPUTE_VIOMMU_MODEL_AUTO",
-                                       "COMPUTE_VIOMMU_MODEL_INTEL"]
+                                       "COMPUTE_VIOMMU_MODEL_INTEL", "OWNER_NOVA"]
     assert provider_names(local_env) == EXPECTED | {
         "compute1_pci_0000_86_00_0"}
     a16 = {p["name"]: p for p in document["providers"]}[

@@ -26,23 +26,6 @@ A16_DEVICES = [
 NO_RESOURCES = ["--vcpus", "0", "--memory-mb", "0", "--root-gb", "0"]
 
 
-def mark_root_as_nova_compute(database_url: str, hostname: str) -> None:
-    """What nova-compute does for its root provider: OWNER_NOVA (which
-    every translated request asks of the root)."""
-    client = create_app(Settings(database_url=database_url,
-                                 auth_strategy="none")).test_client()
-    headers = {"OpenStack-API-Version": "placement 1.39"}
-    root = client.get(f"/resource_providers?name={hostname}",
-                      headers=headers).get_json()["resource_providers"][0]
-    traits = client.get(f"/resource_providers/{root['uuid']}/traits",
-                        headers=headers).get_json()
-    response = client.put(f"/resource_providers/{root['uuid']}/traits",
-                          headers=headers, json={
-        "resource_provider_generation": traits["resource_provider_generation"],
-        "traits": traits["traits"] + ["OWNER_NOVA"]})
-    assert response.status_code == 200, response.get_data(as_text=True)
-
-
 @pytest.fixture
 def database_url(tmp_path):
     return f"sqlite:///{tmp_path / 'cli.sqlite'}"
@@ -72,7 +55,6 @@ def test_seed_walkthrough(run, tmp_path, database_url):
     specs.write_text(json.dumps([A16_SPEC]))
     run("pci", "sync", "--local", "--hostname", "compute1",
         "--device-spec", str(specs), "--devices", str(devices))
-    mark_root_as_nova_compute(database_url, "compute1")
 
     created = run(*local("alias", "create", json.dumps(A16_ALIAS)))
     assert "CUSTOM_A16_16A" in created

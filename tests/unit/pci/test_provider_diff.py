@@ -41,7 +41,7 @@ def existing(name=X520_NAME, inventories=None, usages=None, traits=ALWAYS,
         device_types=frozenset(device_types))
 
 
-def changes(tree, current, root_traits=frozenset(), healing=()):
+def changes(tree, current, root_traits=frozenset({"OWNER_NOVA"}), healing=()):
     return provider_diff.compute_changes(tree, current, root_traits,
                                          list(healing))
 
@@ -55,7 +55,7 @@ def actions(result):
 def test_new_host_creates_providers_and_root():
     result = changes(plan([{}], [X520]), [], root_traits=None)
     assert actions(result) == {X520_NAME: "create"}
-    assert result.root_traits == frozenset()
+    assert result.root_traits == frozenset({"OWNER_NOVA"})
     assert result.changed
 
 
@@ -165,14 +165,19 @@ def test_unallocated_pf_vf_flip_is_allowed():
 
 
 @pytest.mark.parametrize("current, capabilities, expected", [
-    (frozenset({"CUSTOM_X"}), {"viommu_models": ["intel"]},
-     {"CUSTOM_X", "COMPUTE_VIOMMU_MODEL_INTEL", "COMPUTE_VIOMMU_MODEL_AUTO"}),
-    (frozenset({"CUSTOM_X", "COMPUTE_VIOMMU_MODEL_INTEL",
+    (frozenset({"CUSTOM_X", "OWNER_NOVA"}), {"viommu_models": ["intel"]},
+     {"CUSTOM_X", "OWNER_NOVA", "COMPUTE_VIOMMU_MODEL_INTEL",
+      "COMPUTE_VIOMMU_MODEL_AUTO"}),
+    (frozenset({"CUSTOM_X", "OWNER_NOVA", "COMPUTE_VIOMMU_MODEL_INTEL",
                 "COMPUTE_VIOMMU_MODEL_AUTO"}),
-     {"viommu_models": []}, {"CUSTOM_X"}),
-    (frozenset({"COMPUTE_VIOMMU_MODEL_INTEL", "COMPUTE_VIOMMU_MODEL_AUTO"}),
+     {"viommu_models": []}, {"CUSTOM_X", "OWNER_NOVA"}),
+    (frozenset({"OWNER_NOVA", "COMPUTE_VIOMMU_MODEL_INTEL",
+                "COMPUTE_VIOMMU_MODEL_AUTO"}),
      {"viommu_models": ["intel"]}, None),         # unchanged
-    (frozenset({"COMPUTE_VIOMMU_MODEL_INTEL"}), None, None),  # not reported
+    (frozenset({"OWNER_NOVA", "COMPUTE_VIOMMU_MODEL_INTEL"}), None, None),  # not reported
+    # a root without OWNER_NOVA gets it: translated requests require it
+    (frozenset({"COMPUTE_VIOMMU_MODEL_INTEL"}), None,
+     {"OWNER_NOVA", "COMPUTE_VIOMMU_MODEL_INTEL"}),
 ])
 def test_root_traits(current, capabilities, expected):
     extra = {"capabilities": capabilities} if capabilities else {}
