@@ -78,9 +78,23 @@ def _sections() -> dict[str, tuple[sa.Table, list[sa.ColumnElement]]]:
 
 
 _SECTIONS = _sections()
-_FINGERPRINT = sa.select(*[
-    sa.select(column).select_from(table).scalar_subquery()
-    for table, columns in _SECTIONS.values() for column in columns])
+def _fingerprint_query() -> sa.Select:
+    """One scan per table: each section is a one-row aggregate subquery,
+    all cross-joined into a single row."""
+    subqueries = [
+        sa.select(sa.literal(1).label("one"),
+                  *[column.label(f"c{index}") for index, column in enumerate(columns)])
+        .select_from(table).subquery(f"fp_{name}")
+        for name, (table, columns) in _SECTIONS.items()]
+    joined = subqueries[0]
+    for subquery in subqueries[1:]:
+        # one row each: the join condition only keeps SQL lint quiet
+        joined = joined.join(subquery, subquery.c.one == subqueries[0].c.one)
+    return sa.select(*[column for subquery in subqueries
+                       for column in list(subquery.c)[1:]]).select_from(joined)
+
+
+_FINGERPRINT = _fingerprint_query()
 
 
 def read_fingerprint(connection: Connection) -> Fingerprint:
