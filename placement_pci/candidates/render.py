@@ -104,16 +104,20 @@ def _summaries(graph: ProviderGraph, provider_ids: Iterable[int],
 STREAM_BATCH = 200
 
 
+def _quoted_uuid(graph: ProviderGraph, quoted: dict[int, str], pid: int) -> str:
+    text = quoted.get(pid)
+    if text is None:
+        text = quoted[pid] = json.dumps(graph.providers[pid].uuid)
+    return text
+
+
 def _allocation_request_json(graph: ProviderGraph, answer: AllocationRequest,
                              microversion: Microversion,
                              quoted: dict[int, str]) -> str:
     """``json.dumps(render_allocation_request(...))`` built from cached
     quoted uuids: the hot path of large answers."""
     def uuid(pid: int) -> str:
-        text = quoted.get(pid)
-        if text is None:
-            text = quoted[pid] = json.dumps(graph.providers[pid].uuid)
-        return text
+        return _quoted_uuid(graph, quoted, pid)
 
     if microversion < (1, 12):
         return json.dumps(render_allocation_request(graph, answer, microversion))
@@ -149,8 +153,16 @@ def render_stream(graph: ProviderGraph, answers: Iterable[AllocationRequest],
             first, batch = False, []
     if batch:
         yield ("" if first else ", ") + ", ".join(batch)
-    yield '], "provider_summaries": '
-    yield json.dumps(_summaries(
-        graph, summary_provider_ids(graph, used, nested_aware), requested,
-        microversion))
-    yield "}"
+    yield '], "provider_summaries": {'
+    # Each provider's summary is encoded once per snapshot and shape.
+    encoded = graph.memoized(("summary json", _summary_mode(requested, microversion)),
+                             dict)
+    parts = []
+    for pid in summary_provider_ids(graph, used, nested_aware):
+        text = encoded.get(pid)
+        if text is None:
+            text = encoded[pid] = json.dumps(render_provider_summary(
+                graph, pid, requested, microversion))
+        parts.append(f"{_quoted_uuid(graph, quoted, pid)}: {text}")
+    yield ", ".join(parts)
+    yield "}}"
