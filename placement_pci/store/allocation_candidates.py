@@ -5,9 +5,12 @@ with a parsed CandidateRequest; it knows nothing of Flask.
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
+from placement_pci.candidates.feasibility import group_key
 from placement_pci.candidates.render import render_candidates, render_stream
 from placement_pci.candidates.request_group import CandidateRequest
 from placement_pci.candidates.solver import (
@@ -66,5 +69,69 @@ def stream_candidates(database: Database, request: CandidateRequest,
     options = solver_options(settings, microversion)
     graph = current_graph(database, cache)
     answers = bounded_answers(graph, request, options)
-    return render_stream(graph, answers, requested_classes(request),
-                         microversion, options.nested_aware)
+    chunks = render_stream(graph, answers, requested_classes(request),
+                           microversion, options.nested_aware)
+    if options.randomize:
+        return chunks
+    bodies: BodyCache = graph.memoized(("bodies",), BodyCache)
+    key = (request_key(request), microversion, options)
+    body = bodies.get(key)
+    if body is not None:
+        return iter((body,))
+    return bodies.filling(key, chunks)
+
+
+def request_key(request: CandidateRequest) -> tuple:
+    """Everything that shapes the answer, hashable."""
+    return (tuple((group.suffix, group_key(group)) for group in request.groups),
+            request.group_policy, request.limit, request.root_required,
+            request.root_forbidden, tuple(sorted(
+                tuple(sorted(subtree)) for subtree in request.same_subtree)))
+
+
+class BodyCache:
+    """Rendered response bodies of one snapshot, bounded in bytes.
+
+    The snapshot is immutable, so the same query at the same microversion
+    gets the same body until a write replaces the snapshot (and this cache
+    with it).  Bodies larger than ``MAX_BODY`` are never kept.
+    """
+
+    MAX_BODY = 4 * 1024 * 1024
+    MAX_TOTAL = 64 * 1024 * 1024
+
+    def __init__(self) -> None:
+        self._bodies: OrderedDict[tuple, str] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> str | None:
+        with self._lock:
+            body = self._bodies.get(key)
+            if body is not None:
+                self._bodies.move_to_end(key)
+            return body
+
+    def filling(self, key: tuple, chunks: Iterator[str]) -> Iterator[str]:
+        """Pass ``chunks`` through, keeping the body if it stays small."""
+        kept: list[str] | None = []
+        size = 0
+        for chunk in chunks:
+            if kept is not None:
+                size += len(chunk)
+                kept.append(chunk)
+                if size > self.MAX_BODY:
+                    kept = None
+            yield chunk
+        if kept is not None:
+            self._put(key, "".join(kept))
+
+    def _put(self, key: tuple, body: str) -> None:
+        with self._lock:
+            if key in self._bodies:
+                return
+            self._bodies[key] = body
+            self._size += len(body)
+            while self._size > self.MAX_TOTAL:
+                _, dropped = self._bodies.popitem(last=False)
+                self._size -= len(dropped)

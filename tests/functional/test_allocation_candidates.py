@@ -175,3 +175,25 @@ def test_unknown_names_and_bad_queries_are_400(api):
         assert message in response.get_json()["errors"][0]["detail"]
     assert api.get("/allocation_candidates?resources=VCPU:1",
                    version="1.9").status_code == 404
+
+
+def test_repeated_query_same_body_until_a_write(api):
+    add_provider(api, "cn1", inventory={"VCPU": 4})
+    query = "/allocation_candidates?resources=VCPU:1"
+    first = api.get(query).get_data()
+    assert api.get(query).get_data() == first
+    # another microversion is another body
+    assert api.get(query, version="1.12").get_data() != first
+    add_provider(api, "cn2", inventory={"VCPU": 4})
+    after = api.get(query).get_json()
+    assert len(after["allocation_requests"]) == 2
+
+
+def test_body_cache_keeps_only_small_bodies():
+    from placement_pci.store.allocation_candidates import BodyCache
+    cache = BodyCache()
+    cache.MAX_BODY = 10
+    assert "".join(cache.filling("small", iter(["ab", "cd"]))) == "abcd"
+    assert "".join(cache.filling("big", iter(["x" * 8, "y" * 8]))) == "x" * 8 + "y" * 8
+    assert cache.get("small") == "abcd"
+    assert cache.get("big") is None
