@@ -245,6 +245,31 @@ def _planned_device_rows(planned: PlannedTree,
     return rows
 
 
+def _keep_claimed_assignments(connection: Connection,
+                              rows: list[dict[str, Any]],
+                              stored_rows: list[dict[str, Any]]
+                              ) -> list[dict[str, Any]]:
+    """A host that reports a device as free does not undo a claim: the
+    stored holder stays while it still has an allocation on the device's
+    provider (the host may simply not have attached the device yet)."""
+    stored_holders = {row["address"]: row["assigned_to"] for row in stored_rows
+                      if row.get("assigned_to")}
+    unreported = [row for row in rows
+                  if row["assigned_to"] is None and row["address"] in stored_holders
+                  and row["provider_uuid"]]
+    if not unreported:
+        return rows
+    allocated = set(connection.execute(
+        sa.select(ALLOC.c.consumer_id, RP.c.uuid).distinct()
+        .select_from(ALLOC.join(RP, ALLOC.c.resource_provider_id == RP.c.id))
+        .where(RP.c.uuid.in_({row["provider_uuid"] for row in unreported}))).all())
+    for row in unreported:
+        holder = stored_holders[row["address"]]
+        if (holder, row["provider_uuid"]) in allocated:
+            row["assigned_to"] = holder
+    return rows
+
+
 @dataclass
 class _Plan:
     planned: PlannedTree
@@ -275,8 +300,8 @@ def _plan(connection: Connection, planned: PlannedTree, *,
         healing)
     uuids: dict[str, str | None] = {
         change.name: change.uuid for change in changes.providers}
-    return _Plan(planned, stored, changes, uuids,
-                 _planned_device_rows(planned, uuids))
+    return _Plan(planned, stored, changes, uuids, _keep_claimed_assignments(
+        connection, _planned_device_rows(planned, uuids), stored.device_rows))
 
 
 # --- writing -------------------------------------------------------------
@@ -432,7 +457,9 @@ def _apply(connection: Connection, plan: _Plan) -> list[dict[str, Any]]:
         connection.execute(sa.delete(RP).where(RP.c.id == provider_id))
 
     # New providers now have uuids, which the device rows refer to.
-    device_rows = _planned_device_rows(plan.planned, plan.uuids)
+    device_rows = _keep_claimed_assignments(
+        connection, _planned_device_rows(plan.planned, plan.uuids),
+        stored.device_rows)
     if device_rows != stored.device_rows:
         connection.execute(sa.delete(DEVICES).where(
             DEVICES.c.hostname == plan.planned.hostname))
@@ -540,6 +567,7 @@ def _render(connection: Connection, plan: _Plan, *, dry_run: bool,
         generations = dict(connection.execute(
             sa.select(RP.c.name, RP.c.generation)
             .where(RP.c.name.in_(names))).all())
+    holders = {row["address"]: row["assigned_to"] for row in plan.device_rows}
     providers = []
     for change in plan.changes.providers:
         uuid = plan.uuids.get(change.name)
@@ -547,8 +575,11 @@ def _render(connection: Connection, plan: _Plan, *, dry_run: bool,
         traits = change.traits if change.traits is not None else (
             old.traits if old else frozenset())
         planned = change.planned
-        devices = [dict(device.metadata(), provider_uuid=uuid)
-                   for device in (planned.devices if planned else [])]
+        devices = []
+        for device in (planned.devices if planned else []):
+            view = dict(device.metadata(), provider_uuid=uuid)
+            view["assigned_to"] = holders.get(view["address"], view["assigned_to"])
+            devices.append(view)
         mdev = planned.mdev if planned else None
         providers.append(_provider_view(
             change.name, uuid, root_uuid,

@@ -86,6 +86,15 @@ def test_seed_a16_vf_claim_and_hostdev_xml(api):
           if d["address"] == "0000:25:00.4"][0]
     assert vf["assigned_to"] == consumer
 
+    # The host re-reports the same devices (the VF not yet attached, so
+    # reported free): the claim's assignment survives and nothing changes.
+    resync = api.put("/pci/hosts/compute1",
+                     json={"device_spec": [A16_SPEC], "devices": A16_DEVICES})
+    assert resync.get_json()["changed"] is False
+    vf = [d for p in resync.get_json()["providers"] for d in p["devices"]
+          if d["address"] == "0000:25:00.4"][0]
+    assert vf["assigned_to"] == consumer
+
     # The only VF is taken: a second consumer is refused, nothing written.
     other = str(uuid.uuid4())
     refused = api.put(f"/pci/claims/{other}", json=claim_body(
