@@ -55,6 +55,7 @@ class ProviderFilters:
 
 
 _UNSET = object()
+MAX_UNIT = 2147483647
 
 
 def _provider_select() -> sa.Select:
@@ -289,29 +290,65 @@ def _list(connection: Connection, filters: ProviderFilters) -> list[Provider]:
         if tree is None:
             return []
         query = query.where(RP.c.root_provider_id == (tree.root_provider_id or tree.id))
-    query = _filter_aggregates(query, filters)
     query = _filter_traits(connection, query, filters)
+    filtered = _filter_aggregates(connection, query, filters)
+    if filtered is None:
+        return []
+    query = filtered
     if filters.resources:
         class_ids = _class_ids_for_query(connection, filters.resources)
+        if max(filters.resources.values()) > MAX_UNIT:
+            # No inventory can hand out more than max_unit at once; the
+            # database must not see an integer it cannot bind.
+            return []
         for room in capacity.providers_with_room(
                 {class_ids[name]: amount for name, amount in filters.resources.items()}):
             query = query.where(RP.c.id.in_(room))
     return [_from_row(row) for row in connection.execute(query)]
 
 
-def _in_aggregates(uuids: Iterable[str]) -> sa.Select:
-    link, aggregate = tables.resource_provider_aggregates, tables.placement_aggregates
-    return (sa.select(link.c.resource_provider_id)
-            .select_from(link.join(aggregate, link.c.aggregate_id == aggregate.c.id))
-            .where(aggregate.c.uuid.in_(sorted(uuids))))
+def _links_to_all(link: sa.Table, column: sa.Column, ids: list) -> sa.Select:
+    """Provider ids linked to every one of ``ids`` (one grouped query, so
+    a long list of requirements stays one condition)."""
+    return (sa.select(link.c.resource_provider_id).where(column.in_(ids))
+            .group_by(link.c.resource_provider_id)
+            .having(sa.func.count(sa.distinct(column)) == len(ids)))
 
 
-def _filter_aggregates(query: sa.Select, filters: ProviderFilters) -> sa.Select:
-    for any_of in filters.member_of:
-        query = query.where(RP.c.id.in_(_in_aggregates(any_of)))
-    if filters.forbidden_aggregates:
-        query = query.where(RP.c.id.not_in(_in_aggregates(filters.forbidden_aggregates)))
-    return query
+def _requirement_conditions(link: sa.Table, column: sa.Column,
+                            required: list[frozenset], forbidden: frozenset
+                            ) -> list[sa.ColumnElement]:
+    """WHERE conditions for all-of-these-any-of-sets and none-of-forbidden,
+    over ids already resolved (trait ids or aggregate ids)."""
+    conditions: list[sa.ColumnElement] = []
+    unique = set(required)
+    singles = sorted({next(iter(s)) for s in unique if len(s) == 1})
+    if singles:
+        conditions.append(RP.c.id.in_(_links_to_all(link, column, singles)))
+    for any_of in sorted(unique - {frozenset([i]) for i in singles}, key=sorted):
+        conditions.append(RP.c.id.in_(
+            sa.select(link.c.resource_provider_id).where(column.in_(sorted(any_of)))))
+    if forbidden:
+        conditions.append(RP.c.id.not_in(
+            sa.select(link.c.resource_provider_id).where(column.in_(sorted(forbidden)))))
+    return conditions
+
+
+def _filter_aggregates(connection: Connection, query: sa.Select,
+                       filters: ProviderFilters) -> sa.Select | None:
+    """Apply member_of; None when a required aggregate does not exist."""
+    wanted = set(filters.forbidden_aggregates).union(*filters.member_of)
+    if not wanted:
+        return query
+    aggregate = tables.placement_aggregates
+    ids = dict(connection.execute(sa.select(aggregate.c.uuid, aggregate.c.id)
+                                  .where(aggregate.c.uuid.in_(sorted(wanted)))).all())
+    required = [frozenset(ids[u] for u in any_of if u in ids) for any_of in filters.member_of]
+    if any(not any_of for any_of in required):
+        return None  # nobody is in an aggregate that nobody was ever put in
+    link = tables.resource_provider_aggregates
+    forbidden = frozenset(ids[u] for u in filters.forbidden_aggregates if u in ids)
+    return query.where(*_requirement_conditions(link, link.c.aggregate_id, required, forbidden))
 
 
 def _filter_traits(connection: Connection, query: sa.Select,
@@ -321,16 +358,9 @@ def _filter_traits(connection: Connection, query: sa.Select,
         return query
     ids = trait_ids_or_400(connection, names)
     link = tables.resource_provider_traits
-
-    def having(any_of: Iterable[str]) -> sa.Select:
-        return sa.select(link.c.resource_provider_id).where(
-            link.c.trait_id.in_(sorted(ids[name] for name in any_of)))
-
-    for any_of in filters.required_traits:
-        query = query.where(RP.c.id.in_(having(any_of)))
-    if filters.forbidden_traits:
-        query = query.where(RP.c.id.not_in(having(filters.forbidden_traits)))
-    return query
+    required = [frozenset(ids[name] for name in any_of) for any_of in filters.required_traits]
+    forbidden = frozenset(ids[name] for name in filters.forbidden_traits)
+    return query.where(*_requirement_conditions(link, link.c.trait_id, required, forbidden))
 
 
 def trait_ids_or_400(connection: Connection, names: Iterable[str]) -> dict[str, int]:

@@ -105,3 +105,28 @@ def test_missing_provider_checks_content_type_first(api, method):
             else f"/resource_providers/{RP}/inventories")
     response = api.request(method, path, data=b"x", content_type="text/plain")
     assert response.status_code == 415
+
+
+@pytest.mark.parametrize("query", [
+    "resources=VCPU:99999999999999999999999",
+    "resources=VCPU:2147483648",
+    "member_of=in:" + ",".join(["11111111-1111-4111-8111-111111111111"] * 500),
+    "required=" + ",".join(["HW_CPU_X86_AVX"] * 500),
+    "name=" + "x" * 5000,
+])
+def test_extreme_query_values_are_answered(seeded, query):
+    response = seeded.get("/resource_providers?" + query)
+    assert response.status_code == 200
+    assert response.get_json()["resource_providers"] == []
+
+
+def test_many_distinct_required_traits_stay_one_query(seeded):
+    import os_traits
+    names = sorted(os_traits.get_traits())[:300]
+    assert seeded.put(f"/resource_providers/{RP}/traits", json={
+        "traits": names, "resource_provider_generation": 1}).status_code == 200
+    found = seeded.get("/resource_providers?required=" + ",".join(names))
+    assert [p["uuid"] for p in found.get_json()["resource_providers"]] == [RP]
+    missing_one = sorted(os_traits.get_traits())[:301]
+    found = seeded.get("/resource_providers?required=" + ",".join(missing_one))
+    assert found.get_json()["resource_providers"] == []
