@@ -97,12 +97,7 @@ class ProviderGraph:
         self.providers: Mapping[int, Provider] = MappingProxyType(
             {provider.id: provider for provider in providers})
         self.resource_classes = frozenset(resource_classes)
-        ordered_traits = list(traits)
-        self.ordered_trait_names = tuple(ordered_traits)
-        self.trait_names = frozenset(ordered_traits)
-        # Traits are listed in the order the database created them, as
-        # upstream does (standard traits first, then custom ones).
-        self._trait_rank = {name: index for index, name in enumerate(ordered_traits)}
+        self._set_trait_names(traits)
         by_uuid: dict[str, Provider] = {}
         by_class: dict[str, list[int]] = defaultdict(list)
         by_trait: dict[str, list[int]] = defaultdict(list)
@@ -127,12 +122,72 @@ class ProviderGraph:
         self.by_root = _freeze(by_root)
         self.children = _freeze(children)
         self.has_trees = bool(children)
+        self._start_caches()
+
+    def _set_trait_names(self, traits: Iterable[str]) -> None:
+        ordered_traits = list(traits)
+        self.ordered_trait_names = tuple(ordered_traits)
+        self.trait_names = frozenset(ordered_traits)
+        # Traits are listed in the order the database created them, as
+        # upstream does (standard traits first, then custom ones).
+        self._trait_rank = {name: index for index, name in enumerate(ordered_traits)}
+
+    def _start_caches(self) -> None:
         self.sharing_ids = frozenset(self.by_trait.get(SHARING_TRAIT, ()))
         self._sharing_anchors: dict[int, frozenset[int]] = {}
         # Answers derived from this immutable graph (feasible providers of
         # a group, rendered summaries), kept while the snapshot lives.
         self._memo: OrderedDict[object, object] = OrderedDict()
         self._memo_lock = threading.Lock()
+
+    def replacing(self, changed: Iterable[Provider],
+                  traits: Iterable[str] | None = None) -> "ProviderGraph":
+        """A new graph with some providers replaced by new versions of
+        themselves (same ids, same place in their tree), indexes updated
+        only where those providers' classes, traits or aggregates moved."""
+        new = ProviderGraph.__new__(ProviderGraph)
+        providers = dict(self.providers)
+        by_uuid = dict(self.by_uuid)
+        indexes = {"by_class": dict(self.by_class), "by_trait": dict(self.by_trait),
+                   "by_aggregate": dict(self.by_aggregate)}
+        edits: dict[tuple[str, str], dict[int, bool]] = {}
+        for provider in changed:
+            previous = self.providers[provider.id]
+            if (previous.parent_id, previous.root_id) != (provider.parent_id,
+                                                          provider.root_id):
+                raise ValueError("replacing() cannot move providers")
+            providers[provider.id] = provider
+            if previous.uuid != provider.uuid:
+                del by_uuid[previous.uuid]
+            by_uuid[provider.uuid] = provider
+            for index, before, after in (
+                    ("by_class", set(previous.inventories), set(provider.inventories)),
+                    ("by_trait", previous.traits, provider.traits),
+                    ("by_aggregate", previous.aggregates, provider.aggregates)):
+                for key in before - after:
+                    edits.setdefault((index, key), {})[provider.id] = False
+                for key in after - before:
+                    edits.setdefault((index, key), {})[provider.id] = True
+        for (index, key), members in edits.items():
+            ids = set(indexes[index].get(key, ()))
+            ids -= {pid for pid, present in members.items() if not present}
+            ids |= {pid for pid, present in members.items() if present}
+            if ids:
+                indexes[index][key] = tuple(sorted(ids))
+            else:
+                indexes[index].pop(key, None)
+        new.providers = MappingProxyType(providers)
+        new.resource_classes = self.resource_classes
+        new._set_trait_names(self.ordered_trait_names if traits is None else traits)
+        new.by_uuid = MappingProxyType(by_uuid)
+        new.by_class = MappingProxyType(indexes["by_class"])
+        new.by_trait = MappingProxyType(indexes["by_trait"])
+        new.by_aggregate = MappingProxyType(indexes["by_aggregate"])
+        new.by_root = self.by_root
+        new.children = self.children
+        new.has_trees = self.has_trees
+        new._start_caches()
+        return new
 
     def memoized(self, key: object, compute: Callable[[], object]) -> object:
         """``compute()`` once per key for this snapshot (bounded LRU).

@@ -228,24 +228,38 @@ def refresh_graph(connection: Connection, old: ProviderGraph,
                    else old.ordered_trait_names)
 
     providers = []
+    replaced = []
+    same_shape = len(rows) == len(old.providers)
     for row in rows:
         previous = old.providers.get(row.id)
         fresh = row.id in changed_set
-        provider_usages = (usages.get(row.id, {}) if usages is not None
-                           else previous.usages)
-        provider_aggregates = (frozenset(aggregates.get(row.id, ()))
-                               if aggregates is not None else previous.aggregates)
-        if (not fresh and provider_usages == previous.usages
-                and provider_aggregates == previous.aggregates):
-            providers.append(previous)
-            continue
-        providers.append(Provider(
+        if previous is None:
+            provider_usages = usages.get(row.id, {}) if usages is not None else {}
+            provider_aggregates = (frozenset(aggregates.get(row.id, ()))
+                                   if aggregates is not None else frozenset())
+        else:
+            provider_usages = (usages.get(row.id, {}) if usages is not None
+                               else previous.usages)
+            provider_aggregates = (frozenset(aggregates.get(row.id, ()))
+                                   if aggregates is not None else previous.aggregates)
+            if (not fresh and provider_usages == previous.usages
+                    and provider_aggregates == previous.aggregates):
+                providers.append(previous)
+                continue
+        provider = Provider(
             row.id, row.uuid, row.name, row.generation, row.parent_id,
             row.root_id if row.root_id is not None else row.id,
             frozenset(traits[row.id]) if fresh else previous.traits,
             provider_aggregates,
             inventories[row.id] if fresh else previous.inventories,
-            provider_usages))
+            provider_usages)
+        providers.append(provider)
+        replaced.append(provider)
+        if previous is None or (previous.parent_id, previous.root_id) != (
+                provider.parent_id, provider.root_id):
+            same_shape = False
+    if same_shape:
+        return old.replacing(replaced, trait_names)
     return ProviderGraph(providers, old.resource_classes, trait_names)
 
 
