@@ -1,6 +1,8 @@
 """Property tests: the solver gives exactly the brute-force answer set."""
 from __future__ import annotations
 
+import os
+
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from placement_pci.candidates.request_group import CandidateRequest, RequestGroup
@@ -94,7 +96,7 @@ def _as_sets(answers):
             for a in answers}
 
 
-@settings(max_examples=400, deadline=None,
+@settings(max_examples=int(os.environ.get("CANDIDATE_EXAMPLES", "400")), deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(graphs(), requests(), st.booleans())
 def test_solver_matches_brute_force(graph, request, nested_aware):
