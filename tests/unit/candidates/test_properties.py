@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from placement_pci.candidates.request_group import CandidateRequest, RequestGroup
 from placement_pci.candidates.snapshot import Inventory
 from placement_pci.candidates.solver import SolverOptions, solve
-from tests.unit.candidates.graphs import GraphBuilder
+from tests.unit.candidates.graphs import GraphBuilder, provider_uuid
 from tests.unit.candidates.reference import reference_answers
 
 CLASSES = ("VCPU", "CUSTOM_GPU", "DISK_GB")
@@ -62,14 +62,21 @@ def requests(draw):
             required_traits=required, forbidden_traits=forbidden,
             member_of=member_of,
             forbidden_aggregates=draw(st.frozensets(st.sampled_from(AGGS),
-                                                    max_size=1))))
+                                                    max_size=1)),
+            in_tree=draw(st.sampled_from([None, None, None, provider_uuid("p1")]))))
     granular = draw(st.integers(0 if groups else 1, 3))
     for index in range(granular):
         required, forbidden = _traits(draw)
         groups.append(RequestGroup(
             suffix=f"_{index}",
             resources={draw(st.sampled_from(CLASSES)): draw(st.integers(1, 2))},
-            required_traits=required, forbidden_traits=forbidden))
+            required_traits=required, forbidden_traits=forbidden,
+            member_of=draw(st.lists(st.frozensets(st.sampled_from(AGGS),
+                                                  min_size=1), max_size=1)),
+            forbidden_aggregates=draw(st.frozensets(st.sampled_from(AGGS),
+                                                    max_size=1)),
+            in_tree=draw(st.sampled_from([None, None, None, provider_uuid("p0"),
+                                          provider_uuid("p1")]))))
     same_subtree = []
     if granular and draw(st.booleans()):
         groups.append(RequestGroup(suffix="_R", required_traits=[
