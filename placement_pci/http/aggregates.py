@@ -27,7 +27,6 @@ def _render(aggregate_uuids: list[str], generation: int) -> flask.Response:
 @blueprint.route(PATH, methods=["GET"])
 def list_aggregates(uuid: str) -> flask.Response:
     """List the aggregates a resource provider is in."""
-    util.check_accept_json()
     provider, found, _newest = aggregates.get_provider_aggregates(util.database(), uuid)
     return _render(found, provider.generation)
 

@@ -36,7 +36,6 @@ def _many(generation: int, inventory_map: dict[str, Inventory]) -> flask.Respons
 @blueprint.route(COLLECTION, methods=["GET"])
 def list_inventories(uuid: str) -> flask.Response:
     """List the inventories of a resource provider."""
-    util.check_accept_json()
     provider, found = inventories.get_inventories(util.database(), uuid)
     return _many(provider.generation, found)
 
@@ -44,7 +43,6 @@ def list_inventories(uuid: str) -> flask.Response:
 @blueprint.route(ITEM, methods=["GET"])
 def show_inventory(uuid: str, resource_class: str) -> flask.Response:
     """Show the inventory of one resource class of a provider."""
-    util.check_accept_json()
     provider, found = inventories.get_inventories(util.database(), uuid)
     if resource_class not in found:
         raise errors.NotFound(f"No inventory of class {resource_class} for {uuid}")

@@ -33,7 +33,6 @@ def _created(name: str) -> flask.Response:
 @blueprint.route("/resource_classes", methods=["GET"])
 def list_resource_classes() -> flask.Response:
     """List resource classes, standard and custom."""
-    util.check_accept_json()
     found = resource_classes.list_resource_classes(util.database())
     response = util.json_response({"resource_classes": [_serialize(n) for n, _ in found]})
     # Standard classes are defined by the code that is running, so the
@@ -52,7 +51,6 @@ def create_resource_class() -> flask.Response:
 @blueprint.route("/resource_classes/<name>", methods=["GET"])
 def show_resource_class(name: str) -> flask.Response:
     """Show one resource class."""
-    util.check_accept_json()
     stamp = resource_classes.get_resource_class(util.database(), name)
     return util.with_cache_headers(util.json_response(_serialize(name)), [stamp])
 

@@ -77,7 +77,6 @@ def _list_filters() -> ProviderFilters:
 @blueprint.route("/resource_providers", methods=["GET"])
 def list_resource_providers() -> flask.Response:
     """List resource providers, filtered by name, uuid, member_of, resources, in_tree and required."""
-    util.check_accept_json()
     found = providers.list_providers(util.database(), _list_filters())
     response = util.json_response({"resource_providers": [serialize(p) for p in found]})
     return util.with_cache_headers(response, [p.last_modified for p in found])
@@ -105,7 +104,6 @@ def create_resource_provider() -> flask.Response:
 @blueprint.route("/resource_providers/<uuid>", methods=["GET"])
 def show_resource_provider(uuid: str) -> flask.Response:
     """Show one resource provider."""
-    util.check_accept_json()
     provider = providers.get_provider(util.database(), uuid)
     return util.with_cache_headers(util.json_response(serialize(provider)),
                                    [provider.last_modified])

@@ -34,7 +34,6 @@ def _name_filter(value: str) -> dict[str, object]:
 @blueprint.route("/traits", methods=["GET"])
 def list_traits() -> flask.Response:
     """List traits, filtered by name (in:, startswith:) and association."""
-    util.check_accept_json()
     args = util.query_args()
     query_params.check_known_parameters(args, ["name", "associated"])
     filters: dict[str, object] = {}
@@ -84,7 +83,6 @@ def delete_trait(name: str) -> flask.Response:
 @blueprint.route("/resource_providers/<uuid>/traits", methods=["GET"])
 def list_provider_traits(uuid: str) -> flask.Response:
     """List the traits of a resource provider."""
-    util.check_accept_json()
     provider, found, newest = traits.get_provider_traits(util.database(), uuid)
     body = {"traits": found, "resource_provider_generation": provider.generation}
     return util.with_cache_headers(util.json_response(body), [newest, provider.last_modified])
