@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from placement_pci import errors, names
 from placement_pci.pci import address as pci_address

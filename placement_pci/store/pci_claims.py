@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import sqlalchemy as sa

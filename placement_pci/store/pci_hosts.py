@@ -25,7 +25,7 @@ from placement_pci.db.engine import Database, RetryTransaction, \
     insert_ignoring_duplicates
 from placement_pci.pci import provider_diff, provider_tree
 from placement_pci.pci.provider_diff import (ExistingProvider, Inventory,
-                                             ProviderChange, TreeChanges)
+                                             TreeChanges)
 from placement_pci.pci.provider_tree import PlannedTree
 from placement_pci.store import common
 from placement_pci.store import consumers as consumer_store

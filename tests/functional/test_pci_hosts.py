@@ -11,13 +11,9 @@ from placement_pci.db import tables
 HOST = "compute1"
 URL = f"/pci/hosts/{HOST}"
 CONSUMER = "6a9b5d3c-0a8e-4f7c-9e1d-2b3c4d5e6f70"
-A16_SPEC = {"vendor_id": "10de", "product_id": "25b6",
-            "address": "0000:25:00.4", "resource_class": "CUSTOM_A16_16A",
-            "managed": "no"}
-X520_SPEC = {"vendor_id": "8086", "product_id": "154d",
-             "address": "0000:41:00.0"}
-PF = {"address": "0000:25:00.0", "vendor_id": "10de", "product_id": "25b6",
-      "dev_type": "type-PF", "numa_node": 0, "vf_product_id": "25b6"}
+from tests.seeds import A16_PF as PF
+from tests.seeds import A16_SPEC, X520_SPEC
+
 VF4 = {"address": "0000:25:00.4", "vendor_id": "10de", "product_id": "25b6",
        "dev_type": "type-VF", "parent_addr": "0000:25:00.0", "numa_node": 0,
        "assigned_to": None}

@@ -6,24 +6,10 @@ import xml.etree.ElementTree as ElementTree
 
 import pytest
 
-A16_SPEC = {"vendor_id": "10de", "product_id": "25b6",
-            "address": "0000:25:00.4", "resource_class": "CUSTOM_A16_16A",
-            "managed": "no"}
-A16_ALIAS = {"device_type": "type-VF", "resource_class": "CUSTOM_A16_16A",
-             "name": "A16_16A"}
-A16_DEVICES = [
-    {"address": "0000:25:00.0", "vendor_id": "10de", "product_id": "25b6",
-     "dev_type": "type-PF", "numa_node": 0, "vf_product_id": "25b6"},
-    {"address": "0000:25:00.4", "vendor_id": "10de", "product_id": "25b6",
-     "dev_type": "type-VF", "parent_addr": "0000:25:00.0", "numa_node": 0},
-]
-X520_SPEC = {"vendor_id": "8086", "product_id": "154d"}
-X520_ALIAS = {"vendor_id": "8086", "product_id": "154d",
-              "device_type": "type-PF", "name": "a1"}
-X520_DEVICES = [
-    {"address": f"0000:41:00.{function}", "vendor_id": "8086",
-     "product_id": "154d", "dev_type": "type-PF", "numa_node": 1}
-    for function in (0, 1)]
+from tests.seeds import A16_ALIAS, A16_DEVICES, A16_SPEC, X520_ALIAS, x520_pfs
+from tests.seeds import X520_SPEC_BY_ID as X520_SPEC
+
+X520_DEVICES = x520_pfs(numa_node=1)
 NO_RESOURCES = {"vcpus": 0, "memory_mb": 0, "root_gb": 0}
 
 

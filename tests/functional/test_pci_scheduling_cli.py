@@ -7,22 +7,11 @@ import uuid
 import pytest
 from click.testing import CliRunner
 
-from placement_pci.app import create_app
 from placement_pci.cli import main
-from placement_pci.settings import Settings
 from placement_pci.cli_scheduling import render_table
 
-A16_SPEC = {"vendor_id": "10de", "product_id": "25b6",
-            "address": "0000:25:00.4", "resource_class": "CUSTOM_A16_16A",
-            "managed": "no"}
-A16_ALIAS = {"device_type": "type-VF", "resource_class": "CUSTOM_A16_16A",
-             "name": "A16_16A"}
-A16_DEVICES = [
-    {"address": "0000:25:00.0", "vendor_id": "10de", "product_id": "25b6",
-     "dev_type": "type-PF", "numa_node": 0, "vf_product_id": "25b6"},
-    {"address": "0000:25:00.4", "vendor_id": "10de", "product_id": "25b6",
-     "dev_type": "type-VF", "parent_addr": "0000:25:00.0", "numa_node": 0},
-]
+from tests.seeds import A16_ALIAS, A16_DEVICES, A16_SPEC
+
 NO_RESOURCES = ["--vcpus", "0", "--memory-mb", "0", "--root-gb", "0"]
 
 

@@ -7,13 +7,9 @@ from placement_pci import errors
 from placement_pci.pci import provider_tree
 
 HOST = "compute1"
-A16_SPEC = {"vendor_id": "10de", "product_id": "25b6",
-            "address": "0000:25:00.4", "resource_class": "CUSTOM_A16_16A",
-            "managed": "no"}
-X520_SPEC = {"vendor_id": "8086", "product_id": "154d",
-             "address": "0000:41:00.0"}
-PF = {"address": "0000:25:00.0", "vendor_id": "10de", "product_id": "25b6",
-      "dev_type": "type-PF", "numa_node": 0, "vf_product_id": "25b6"}
+from tests.seeds import A16_PF as PF
+from tests.seeds import A16_SPEC, X520_SPEC
+
 
 
 def vf(function: int, **extra):
