@@ -131,9 +131,39 @@ def _interleave(generators: list[Iterator[AllocationRequest]],
 def _tree_answers(graph: ProviderGraph, request: CandidateRequest,
                   steps: list[Step], options: SolverOptions,
                   rng: random.Random | None) -> Iterator[AllocationRequest]:
+    if all(not step.granular for step in steps):
+        yield from _unsuffixed_only_answers(graph, request, steps, options, rng)
+        return
     search = TreeSearch(graph, request, steps, options.nested_aware, rng)
     for providers in search.answers():
         yield _allocation_request(search.steps, providers)
+
+
+def _unsuffixed_only_answers(graph: ProviderGraph, request: CandidateRequest,
+                             steps: list[Step], options: SolverOptions,
+                             rng: random.Random | None
+                             ) -> Iterator[AllocationRequest]:
+    """The common scheduler query (no granular groups) on one tree: every
+    combination of one provider per class.  Each class is asked once and
+    each option already fits, so only the collective traits (and, below
+    1.29, one provider per tree) remain to check."""
+    choices = [list(step.provider_ids) for step in steps]
+    if rng is not None:
+        for choice in choices:
+            rng.shuffle(choice)
+    required = request.groups[0].required_traits if request.groups else []
+    providers = graph.providers
+    for combination in itertools.product(*choices):
+        if required:
+            traits = frozenset().union(*(providers[pid].traits
+                                         for pid in set(combination)))
+            if not all(any_of & traits for any_of in required):
+                continue
+        if not options.nested_aware:
+            distinct = set(combination)
+            if len(distinct) != len({providers[pid].root_id for pid in distinct}):
+                continue
+        yield _allocation_request(steps, list(combination))
 
 
 def generate(graph: ProviderGraph, request: CandidateRequest,
