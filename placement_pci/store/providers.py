@@ -185,12 +185,16 @@ def update_provider(database: Database, uuid: str, *, name: str,
             raise errors.Conflict(f"Conflicting resource provider {name} already exists.",
                                   code=errors.DUPLICATE_NAME)
         new_root_id = None
+        subtree: set[int] = set()
         if parent_provider_uuid is not _UNSET:
+            # Locking the subtree top-down makes a concurrent child creation
+            # under any of its providers either finish first (and be found
+            # here) or wait and then read the new root.
+            subtree = descendant_ids(connection, provider.id, lock=True)
             new_root_id = _reparent(connection, provider, parent_provider_uuid,
-                                    allow_reparenting, values)
+                                    allow_reparenting, values, subtree)
         connection.execute(sa.update(RP).where(RP.c.id == provider.id).values(**values))
         if new_root_id is not None:
-            subtree = descendant_ids(connection, provider.id)
             if subtree:
                 connection.execute(sa.update(RP).where(RP.c.id.in_(subtree))
                                    .values(root_provider_id=new_root_id))
@@ -205,7 +209,8 @@ def _save_failed(uuid: str, reason: str, action: str = "update") -> errors.BadRe
 
 
 def _reparent(connection: Connection, provider: Provider, parent_uuid: object,
-              allow_reparenting: bool, values: dict[str, object]) -> int | None:
+              allow_reparenting: bool, values: dict[str, object],
+              subtree: set[int]) -> int | None:
     """Fill ``values`` for a parent change; return the new root id if any."""
     if parent_uuid is None:
         if provider.parent_provider_uuid is None:
@@ -223,20 +228,24 @@ def _reparent(connection: Connection, provider: Provider, parent_uuid: object,
     if (provider.parent_provider_uuid is not None
             and provider.parent_provider_uuid != parent_uuid and not allow_reparenting):
         raise _save_failed(provider.uuid, "re-parenting a provider is not currently allowed.")
-    if parent.id == provider.id or parent.id in descendant_ids(connection, provider.id):
+    if parent.id == provider.id or parent.id in subtree:
         raise _save_failed(provider.uuid, "creating loop in the provider tree is not allowed.")
     root_id = parent.root_provider_id or parent.id
     values.update(parent_provider_id=parent.id, root_provider_id=root_id)
     return root_id
 
 
-def descendant_ids(connection: Connection, provider_id: int) -> set[int]:
-    """Ids of every provider below ``provider_id`` (not itself)."""
+def descendant_ids(connection: Connection, provider_id: int, *,
+                   lock: bool = False) -> set[int]:
+    """Ids of every provider below ``provider_id`` (not itself), row-locked
+    level by level when ``lock`` is true."""
     found: set[int] = set()
     frontier = {provider_id}
     while frontier:
-        children = set(connection.execute(
-            sa.select(RP.c.id).where(RP.c.parent_provider_id.in_(frontier))).scalars())
+        query = sa.select(RP.c.id).where(RP.c.parent_provider_id.in_(sorted(frontier)))
+        if lock:
+            query = query.with_for_update()
+        children = set(connection.execute(query).scalars())
         frontier = children - found
         found |= children
     return found

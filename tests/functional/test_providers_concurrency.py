@@ -86,3 +86,52 @@ def test_concurrent_creates_of_one_name_make_one_provider(app, api):
 def test_concurrent_trait_creation_is_idempotent(app, api):
     responses = _race(app, [lambda c: c.put("/traits/CUSTOM_RACE") for _ in range(CLIENTS)])
     assert sorted(r.status_code for r in responses) == [201] + [204] * (CLIENTS - 1)
+
+
+def _roots_are_consistent(api) -> None:  # type: ignore[no-untyped-def]
+    """Every provider's root is the top of its parent chain, with no loop."""
+    listed = api.get("/resource_providers").get_json()["resource_providers"]
+    by_uuid = {p["uuid"]: p for p in listed}
+    for provider in listed:
+        seen, current = set(), provider
+        while current["parent_provider_uuid"] is not None:
+            assert current["uuid"] not in seen, "loop in the provider tree"
+            seen.add(current["uuid"])
+            current = by_uuid[current["parent_provider_uuid"]]
+        assert provider["root_provider_uuid"] == current["uuid"]
+
+
+def test_crossed_reparenting_cannot_make_a_loop(app, api):
+    first, second = (f"0000000{i}-0000-4000-8000-000000000000" for i in (1, 2))
+    for name, uuid in (("first", first), ("second", second)):
+        assert api.post("/resource_providers", json={"name": name, "uuid": uuid}
+                        ).status_code == 200
+    responses = _race(app, [
+        lambda c: c.put(f"/resource_providers/{first}",
+                        json={"name": "first", "parent_provider_uuid": second}),
+        lambda c: c.put(f"/resource_providers/{second}",
+                        json={"name": "second", "parent_provider_uuid": first}),
+    ])
+    assert sorted(r.status_code for r in responses) == [200, 400]
+    refused = next(r for r in responses if r.status_code == 400)
+    assert "creating loop" in refused.get_json()["errors"][0]["detail"]
+    _roots_are_consistent(api)
+
+
+def test_children_created_while_their_tree_moves_get_the_new_root(app, api):
+    top, middle, new_top, deep = (f"0000000{i}-0000-4000-8000-000000000000"
+                                  for i in (1, 2, 3, 4))
+    assert api.post("/resource_providers", json={"name": "top", "uuid": top}).status_code == 200
+    assert api.post("/resource_providers", json={
+        "name": "middle", "uuid": middle, "parent_provider_uuid": top}).status_code == 200
+    assert api.post("/resource_providers", json={
+        "name": "deep", "uuid": deep, "parent_provider_uuid": middle}).status_code == 200
+    assert api.post("/resource_providers", json={"name": "new top", "uuid": new_top}
+                    ).status_code == 200
+    requests = [lambda c: c.put(f"/resource_providers/{middle}", json={
+        "name": "middle", "parent_provider_uuid": new_top})]
+    requests += [lambda c, i=i: c.post("/resource_providers", json={
+        "name": f"leaf{i}", "parent_provider_uuid": deep}) for i in range(CLIENTS - 1)]
+    responses = _race(app, requests)
+    assert all(r.status_code == 200 for r in responses)
+    _roots_are_consistent(api)
