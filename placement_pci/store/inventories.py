@@ -144,7 +144,18 @@ def add_inventory(database: Database, provider_uuid: str, inventory: Inventory, 
                                             provider_uuid=provider.uuid)
         return generation, inventory
 
-    return database.run_write(add)
+    return _run_write(database, add)
+
+
+def _run_write(database: Database, operation):  # type: ignore[no-untyped-def]
+    """run_write, with a concurrently deleted resource class (a foreign
+    key failure) reported as a conflict to retry rather than a 500."""
+    try:
+        return database.run_write(operation)
+    except sa.exc.IntegrityError:
+        raise errors.Conflict("Update conflict: a resource class or provider used by "
+                              "this inventory changed concurrently; retry.",
+                              code=errors.CONCURRENT_UPDATE) from None
 
 
 def _generation_conflict() -> errors.Conflict:
@@ -185,7 +196,7 @@ def update_inventory(database: Database, provider_uuid: str, expected_generation
                                             provider_uuid=provider.uuid)
         return generation, inventory
 
-    return database.run_write(update)
+    return _run_write(database, update)
 
 
 def replace_inventories_locked(connection: Connection, provider: Provider,
@@ -258,7 +269,7 @@ def replace_inventories(database: Database, provider_uuid: str, expected_generat
             reserved_may_equal_total=reserved_may_equal_total)
         return generation, dict(inventories)
 
-    return database.run_write(replace)
+    return _run_write(database, replace)
 
 
 def delete_all_inventories(database: Database, provider_uuid: str) -> None:
@@ -267,7 +278,7 @@ def delete_all_inventories(database: Database, provider_uuid: str) -> None:
         replace_inventories_locked(connection, provider, {}, reserved_may_equal_total=True,
                                    in_use_message_prefix="")
 
-    database.run_write(delete)
+    _run_write(database, delete)
 
 
 def delete_inventory(database: Database, provider_uuid: str, resource_class: str) -> None:
@@ -291,4 +302,4 @@ def delete_inventory(database: Database, provider_uuid: str, resource_class: str
         common.bump_generation(connection, provider.id, provider.generation,
                                provider_uuid=provider.uuid)
 
-    database.run_write(delete)
+    _run_write(database, delete)

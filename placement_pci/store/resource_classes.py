@@ -104,4 +104,10 @@ def delete_resource_class(database: Database, name: str) -> None:
                     "Class is in use in inventory.")
         connection.execute(sa.delete(RC).where(RC.c.id == class_id))
 
-    database.run_write(delete)
+    try:
+        database.run_write(delete)
+    except sa.exc.IntegrityError:
+        # Inventory or allocations took the class between check and delete.
+        raise errors.Conflict(
+            f"Error in delete resource class: Cannot delete resource class {name}. "
+            "Class is in use in inventory.") from None

@@ -68,7 +68,7 @@ def ensure_trait(database: Database, name: str) -> bool:
 
 
 def delete_trait(database: Database, name: str) -> None:
-    def delete(connection: Connection) -> None:
+    def delete_one(connection: Connection) -> None:
         trait_id = connection.execute(
             sa.select(TRAITS.c.id).where(TRAITS.c.name == name)).scalar()
         if trait_id is None:
@@ -80,7 +80,11 @@ def delete_trait(database: Database, name: str) -> None:
             raise errors.Conflict(f"The trait {name} is in use by a resource provider.")
         connection.execute(sa.delete(TRAITS).where(TRAITS.c.id == trait_id))
 
-    database.run_write(delete)
+    try:
+        database.run_write(delete_one)
+    except sa.exc.IntegrityError:
+        # A provider took the trait between our check and the delete.
+        raise errors.Conflict(f"The trait {name} is in use by a resource provider.") from None
 
 
 def _provider_traits(connection: Connection, provider_id: int
@@ -133,7 +137,11 @@ def set_provider_traits(database: Database, provider_uuid: str, expected_generat
         generation = set_traits_locked(connection, provider, trait_names)
         return generation, sorted(set(trait_names))
 
-    return database.run_write(replace)
+    try:
+        return database.run_write(replace)
+    except sa.exc.IntegrityError:
+        raise errors.Conflict("Update conflict: a trait was deleted concurrently; retry.",
+                              code=errors.CONCURRENT_UPDATE) from None
 
 
 def delete_provider_traits(database: Database, provider_uuid: str) -> None:

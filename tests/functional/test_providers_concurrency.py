@@ -135,3 +135,26 @@ def test_children_created_while_their_tree_moves_get_the_new_root(app, api):
     responses = _race(app, requests)
     assert all(r.status_code == 200 for r in responses)
     _roots_are_consistent(api)
+
+
+def test_deleting_a_class_while_it_is_being_inventoried(app, api):
+    assert api.put("/resource_classes/CUSTOM_RACE").status_code == 201
+    hosts = [f"0000000{i}-0000-4000-8000-000000000000" for i in range(1, CLIENTS)]
+    for index, uuid in enumerate(hosts):
+        assert api.post("/resource_providers", json={"name": f"h{index}", "uuid": uuid}
+                        ).status_code == 200
+    requests = [lambda c: c.delete("/resource_classes/CUSTOM_RACE")]
+    requests += [lambda c, u=u: c.post(f"/resource_providers/{u}/inventories", json={
+        "resource_class": "CUSTOM_RACE", "total": 1}) for u in hosts]
+    delete, *adds = _race(app, requests)
+    assert delete.status_code in (204, 409)
+    assert all(r.status_code in (201, 400, 409) for r in adds)
+    added = [r for r in adds if r.status_code == 201]
+    if delete.status_code == 204:
+        assert not added
+        assert api.get("/resource_classes/CUSTOM_RACE").status_code == 404
+    else:
+        assert added
+    for uuid in hosts:
+        inventory = api.get(f"/resource_providers/{uuid}/inventories").get_json()["inventories"]
+        assert list(inventory) in ([], ["CUSTOM_RACE"])
