@@ -11,7 +11,7 @@ import flask
 from placement_pci import errors
 from placement_pci.db import migrations
 from placement_pci.db.engine import Database
-from placement_pci.http import auth, error_rendering, microversion
+from placement_pci.http import auth, cors, error_rendering, microversion
 from placement_pci.settings import Settings
 
 REQUEST_ID_HEADER = "x-openstack-request-id"
@@ -41,7 +41,10 @@ def create_app(settings: Settings | None = None, *,
 
     error_rendering.register(app)
     app.before_request(_start_request)
-    app.before_request(auth.authenticate_and_authorize)
+    auth.install(app, settings)
+    # Before _finish_response: after_request hooks run in reverse, so CORS
+    # sees the final response, as oslo.middleware's outer filter does.
+    cors.install(app, settings)
     app.after_request(_finish_response)
     for blueprint in _blueprints():
         app.register_blueprint(blueprint)

@@ -39,6 +39,25 @@ class Settings:
     database_pool_size: int = 5
     database_retries: int = 10
     log_level: str = "INFO"
+    # Policy as Placement's [oslo_policy]: a YAML/JSON file of rule name ->
+    # check string overriding the defaults (empty: defaults only).
+    policy_file: str = ""
+    # False keeps the deprecated "role:admin" alternative of the defaults.
+    enforce_new_defaults: bool = False
+    # True refuses system-scoped tokens on project-scoped rules.
+    enforce_scope: bool = True
+    # CORS as oslo.middleware's [cors]; off while no origin is allowed.
+    # Lists are comma-separated in the ini file and environment.
+    cors_allowed_origin: tuple[str, ...] = ()
+    cors_allow_credentials: bool = True
+    cors_expose_headers: tuple[str, ...] = (
+        "X-Auth-Token", "X-Openstack-Request-Id", "X-Subject-Token",
+        "X-Service-Token", "OpenStack-API-Version")
+    cors_max_age: int = 3600
+    cors_allow_methods: tuple[str, ...] = ("GET", "PUT", "POST", "DELETE", "PATCH")
+    cors_allow_headers: tuple[str, ...] = (
+        "X-Auth-Token", "X-Openstack-Request-Id", "X-Identity-Status", "X-Roles",
+        "X-Service-Catalog", "X-User-Id", "X-Tenant-Id", "OpenStack-API-Version")
 
     @classmethod
     def load(cls, config_file: str | os.PathLike | None = None,
@@ -69,6 +88,8 @@ def _coerce(cls: type, name: str, value: object) -> object:
         raise ValueError(f"unknown setting {name!r}")
     default = fields[name].default
     if isinstance(value, str):
+        if isinstance(default, tuple):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
         if isinstance(default, bool):
             lowered = value.strip().lower()
             if lowered in ("1", "true", "yes", "on"):

@@ -5,7 +5,7 @@ import flask
 import marshmallow
 
 from placement_pci import errors
-from placement_pci.http import auth, microversion, util
+from placement_pci.http import microversion, util
 from placement_pci.schemas import base
 from placement_pci.schemas.usages import usages_query_schema
 from placement_pci.store import usages as store
@@ -26,7 +26,6 @@ def provider_usages(uuid: str) -> flask.Response:
 
 
 @blueprint.route("/usages", methods=["GET"])
-@auth.allow_project_reader("project_id")
 def total_usages() -> flask.Response:
     """Usage of a project (and user), by consumer type from 1.38 (1.9)."""
     microversion.require(9)
