@@ -22,6 +22,7 @@ import math
 import statistics
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,10 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 
 from bench.client import PlacementClient  # noqa: E402
 from bench.queries import NamedQuery, named_queries  # noqa: E402
+
+# Warming every worker only matters where a cold worker is a visible part
+# of the time; a query that takes longer than this is not warmed further.
+WARMUP_MAX_FIRST_MS = 5000.0
 
 DEFAULT_QUERIES = ("perfload", "nested_pci_granular", "gpu8_isolate_limit10",
                    "gpu8_isolate", "forbidden_live_migratable",
@@ -118,12 +123,31 @@ def request_once(client: PlacementClient, query: NamedQuery,
         measurement.first_ms = elapsed_ms
 
 
+def warm_up(client: PlacementClient, query: NamedQuery, parallel: int,
+            timeout: float) -> None:
+    """Send `parallel` untimed requests at once, on separate connections,
+    so that every worker process of the service has answered the query
+    (built its caches) before the timed rounds."""
+    def one(_: int) -> None:
+        with requests.Session() as session:
+            session.headers.update(client.headers)
+            try:
+                session.get(client.base_url + query.path, timeout=(10, timeout))
+            except requests.RequestException:
+                pass  # the timed rounds record what goes wrong
+
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        list(pool.map(one, range(parallel)))
+
+
 def measure_query(clients: dict[str, PlacementClient], query: NamedQuery,
                   repeat: int, timeout: float,
-                  after_timeout_wait: float = 0.0) -> list[Measurement]:
-    """One untimed first request per target, then `repeat` rounds that
-    each ask every target once, so load from elsewhere on the machine hits
-    all targets alike.  A target that timed out is asked no more."""
+                  after_timeout_wait: float = 0.0,
+                  warmup_parallel: int = 0) -> list[Measurement]:
+    """One untimed first request per target (and, where that was quick,
+    `warmup_parallel` more at once), then `repeat` rounds that each ask
+    every target once, so load from elsewhere on the machine hits all
+    targets alike.  A target that timed out is asked no more."""
     measurements = {target: Measurement(query=query.name, target=target)
                     for target in clients}
     for round_number in range(repeat + 1):
@@ -133,6 +157,10 @@ def measure_query(clients: dict[str, PlacementClient], query: NamedQuery,
                 continue
             request_once(client, query, measurement, timeout,
                          timed=round_number > 0)
+            if (round_number == 0 and warmup_parallel > 0
+                    and measurement.first_ms is not None
+                    and measurement.first_ms < WARMUP_MAX_FIRST_MS):
+                warm_up(client, query, warmup_parallel, timeout)
             if measurement.timed_out:
                 measurement.skipped_requests = repeat - round_number
                 wait_until_responsive(client, after_timeout_wait,
@@ -236,6 +264,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--timeout", type=float, default=300.0,
                         help="per-request timeout in seconds")
+    parser.add_argument("--warmup-parallel", type=int, default=4,
+                        help="untimed requests sent at once after the first "
+                             "one, so every server worker is warm")
     parser.add_argument("--after-timeout-wait", type=float, default=0.0,
                         help="seconds to let a server that timed out finish "
                              "or kill the abandoned request before going on "
@@ -274,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     for query_name in selected:
         results[query_name] = measure_query(
             clients, queries[query_name], args.repeat, args.timeout,
-            args.after_timeout_wait)
+            args.after_timeout_wait, args.warmup_parallel)
         for measurement in results[query_name]:
             print(f"{query_name} @ {measurement.target}: median "
                   f"{_ms(measurement.median_ms)} ms, {measurement.candidates} "
