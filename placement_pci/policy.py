@@ -397,8 +397,9 @@ class _Parser:
         token = self._take()
         if token == "(":
             check = self._any_of()
-            if self._take() != ")":
+            if self._peek() != ")":
                 raise PolicyError("missing ')'")
+            self._take()
             return check
         if token in (")", *KEYWORDS):
             raise PolicyError(f"unexpected {token!r}")
