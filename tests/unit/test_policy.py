@@ -299,3 +299,10 @@ def test_example_open_policy_file_opens_every_rule_but_admin_api():
                                              enforce_scope=True)
     for rule in policy.DEFAULT_RULES:
         assert enforcer.authorize(rule.name, NOBODY, {}) is (rule.name != "admin_api"), rule.name
+
+
+def test_api_ref_lists_every_rule_with_its_default():
+    from pathlib import Path
+    page = (Path(__file__).resolve().parents[2] / "api-ref" / "policy.md").read_text()
+    for rule in policy.DEFAULT_RULES:
+        assert f"`{rule.name}`" in page and f"`{rule.check_string}`" in page, rule.name
