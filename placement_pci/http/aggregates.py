@@ -4,7 +4,8 @@ from __future__ import annotations
 import flask
 
 from placement_pci.http import microversion, util
-from placement_pci.schemas import aggregates as schemas, base
+from placement_pci.schemas import aggregates as schemas
+from placement_pci.schemas import base
 from placement_pci.store import aggregates, providers
 
 blueprint = flask.Blueprint("aggregates", __name__)

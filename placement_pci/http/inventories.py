@@ -5,7 +5,8 @@ import flask
 
 from placement_pci import errors
 from placement_pci.http import microversion, util
-from placement_pci.schemas import base, inventories as schemas
+from placement_pci.schemas import base
+from placement_pci.schemas import inventories as schemas
 from placement_pci.store import inventories, providers
 from placement_pci.store.inventories import Inventory
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import flask
 
 from placement_pci.http import microversion, util
-from placement_pci.schemas import base, resource_classes as schemas
+from placement_pci.schemas import base
+from placement_pci.schemas import resource_classes as schemas
 from placement_pci.store import resource_classes
 
 blueprint = flask.Blueprint("resource_classes", __name__)

@@ -5,7 +5,8 @@ import flask
 
 from placement_pci import query_params
 from placement_pci.http import microversion, util
-from placement_pci.schemas import base, resource_providers as schemas
+from placement_pci.schemas import base
+from placement_pci.schemas import resource_providers as schemas
 from placement_pci.store import providers
 from placement_pci.store.providers import Provider, ProviderFilters
 

@@ -5,7 +5,8 @@ import flask
 
 from placement_pci import errors, names, query_params
 from placement_pci.http import microversion, util
-from placement_pci.schemas import base, traits as schemas
+from placement_pci.schemas import base
+from placement_pci.schemas import traits as schemas
 from placement_pci.store import providers, traits
 
 blueprint = flask.Blueprint("traits", __name__)

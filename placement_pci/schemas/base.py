@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid as uuid_module
-from typing import Any
+from typing import Any, ClassVar
 
 import marshmallow
 from marshmallow import fields
@@ -184,7 +184,7 @@ class StrictSchema(marshmallow.Schema):
     class Meta:
         unknown = marshmallow.RAISE
 
-    error_messages = {
+    error_messages: ClassVar[dict[str, str]] = {
         "unknown": f"additionalProperties{_SEPARATOR}Additional properties are not allowed",
         "type": f"type{_SEPARATOR}is not of type 'object'",
     }

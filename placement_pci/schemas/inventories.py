@@ -2,8 +2,15 @@
 (PUT .../inventories)."""
 from __future__ import annotations
 
-from placement_pci.schemas.base import (MAX_FLOAT, Integer, Mapping, Number, StrictSchema,
-                                        String, required)
+from placement_pci.schemas.base import (
+    MAX_FLOAT,
+    Integer,
+    Mapping,
+    Number,
+    StrictSchema,
+    String,
+    required,
+)
 
 RESOURCE_CLASS_PATTERN = r"^[A-Z0-9_]+$"
 

@@ -39,7 +39,7 @@ class Inventory:
     updated_at: datetime.datetime | None = None
 
     @classmethod
-    def from_fields(cls, resource_class: str, values: Mapping[str, object]) -> "Inventory":
+    def from_fields(cls, resource_class: str, values: Mapping[str, object]) -> Inventory:
         merged = {**DEFAULTS, **{k: v for k, v in values.items() if k in FIELDS}}
         return cls(resource_class=resource_class, **merged)  # type: ignore[arg-type]
 

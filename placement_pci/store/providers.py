@@ -194,10 +194,9 @@ def update_provider(database: Database, uuid: str, *, name: str,
             new_root_id = _reparent(connection, provider, parent_provider_uuid,
                                     allow_reparenting, values, subtree)
         connection.execute(sa.update(RP).where(RP.c.id == provider.id).values(**values))
-        if new_root_id is not None:
-            if subtree:
-                connection.execute(sa.update(RP).where(RP.c.id.in_(subtree))
-                                   .values(root_provider_id=new_root_id))
+        if new_root_id is not None and subtree:
+            connection.execute(sa.update(RP).where(RP.c.id.in_(subtree))
+                               .values(root_provider_id=new_root_id))
         return load_provider(connection, provider.uuid)
 
     return _run_catching_duplicates(database, update)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import uuid
 
 import sqlalchemy as sa
-from hypothesis import HealthCheck, event, given, settings, strategies as st
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 from placement_pci.db import tables
 from placement_pci.store import aggregates, capacity, inventories, providers, traits

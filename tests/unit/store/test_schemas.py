@@ -17,8 +17,8 @@ from placement_pci.schemas import aggregates, base, inventories, resource_provid
      ["1.5 is not of type 'integer'"]),
     (inventories.ReplaceInventories(),
      {"resource_provider_generation": 0, "inventories": {"VCPU": {"total": 2 ** 31}}},
-     ["Failed validating 'maximum' in schema['properties']['inventories']"
-      "['properties']['VCPU']['properties']['total']"]),
+     [("Failed validating 'maximum' in schema['properties']['inventories']"
+       "['properties']['VCPU']['properties']['total']")]),
     (resource_providers.CreateProvider(), {"name": "x", "colour": "red"},
      ["Additional properties are not allowed ('colour' was unexpected)"]),
     (resource_providers.CreateProvider(), {"name": "x", "uuid": "nope"},
