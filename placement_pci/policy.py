@@ -186,11 +186,15 @@ DEFAULT_RULES: tuple[RuleDefault, ...] = (*BASE_RULES, *PLACEMENT_RULES, *PCI_RU
 # --------------------------------------------------------------------------
 # Checks: the parsed form of a check string
 
+Target = Mapping[str, object]
+RuleMap = Mapping[str, "Check"]
+
+
 class Check:
     """One node of a parsed check string."""
 
-    def matches(self, target: Mapping[str, object], credentials: Mapping[str, object],
-                rules: Mapping[str, "Check"]) -> bool:
+    def matches(self, target: Target, credentials: Target, rules: RuleMap) -> bool:
+        """Whether the check holds; ``rules`` resolves ``rule:NAME``."""
         raise NotImplementedError
 
     def referenced_rules(self) -> Iterable[str]:
@@ -201,7 +205,7 @@ class Check:
 class Constant(Check):
     allowed: bool
 
-    def matches(self, target, credentials, rules) -> bool:  # type: ignore[no-untyped-def]
+    def matches(self, target: Target, credentials: Target, rules: RuleMap) -> bool:
         return self.allowed
 
     def __str__(self) -> str:
@@ -221,7 +225,7 @@ def _substitute(pattern: str, target: Mapping[str, object]) -> str | None:
 class RoleCheck(Check):
     role: str
 
-    def matches(self, target, credentials, rules) -> bool:  # type: ignore[no-untyped-def]
+    def matches(self, target: Target, credentials: Target, rules: RuleMap) -> bool:
         wanted = _substitute(self.role, target)
         roles = credentials.get("roles") or ()
         return wanted is not None and wanted.lower() in {r.lower() for r in roles}
@@ -234,7 +238,7 @@ class RoleCheck(Check):
 class RuleReference(Check):
     name: str
 
-    def matches(self, target, credentials, rules) -> bool:  # type: ignore[no-untyped-def]
+    def matches(self, target: Target, credentials: Target, rules: RuleMap) -> bool:
         check = rules.get(self.name)
         return check is not None and check.matches(target, credentials, rules)
 
@@ -252,7 +256,7 @@ class AttributeCheck(Check):
     key: str
     value: str
 
-    def matches(self, target, credentials, rules) -> bool:  # type: ignore[no-untyped-def]
+    def matches(self, target: Target, credentials: Target, rules: RuleMap) -> bool:
         wanted = _substitute(self.value, target)
         if wanted is None:
             return False
@@ -289,7 +293,7 @@ def _found_at(value: object, path: list[str], wanted: str) -> bool:
 class Not(Check):
     check: Check
 
-    def matches(self, target, credentials, rules) -> bool:  # type: ignore[no-untyped-def]
+    def matches(self, target: Target, credentials: Target, rules: RuleMap) -> bool:
         return not self.check.matches(target, credentials, rules)
 
     def referenced_rules(self) -> Iterable[str]:
@@ -303,7 +307,7 @@ class Not(Check):
 class AllOf(Check):
     checks: tuple[Check, ...]
 
-    def matches(self, target, credentials, rules) -> bool:  # type: ignore[no-untyped-def]
+    def matches(self, target: Target, credentials: Target, rules: RuleMap) -> bool:
         return all(c.matches(target, credentials, rules) for c in self.checks)
 
     def referenced_rules(self) -> Iterable[str]:
@@ -317,7 +321,7 @@ class AllOf(Check):
 class AnyOf(Check):
     checks: tuple[Check, ...]
 
-    def matches(self, target, credentials, rules) -> bool:  # type: ignore[no-untyped-def]
+    def matches(self, target: Target, credentials: Target, rules: RuleMap) -> bool:
         return any(c.matches(target, credentials, rules) for c in self.checks)
 
     def referenced_rules(self) -> Iterable[str]:

@@ -36,7 +36,7 @@ class CorsPolicy:
     allow_headers: tuple[str, ...]
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "CorsPolicy | None":
+    def from_settings(cls, settings: Settings) -> CorsPolicy | None:
         """The settings' CORS policy, None when no origin is allowed."""
         origins = _as_tuple(settings.cors_allowed_origin)
         if not origins:
