@@ -30,7 +30,8 @@ def create_app(settings: Settings | None = None, *,
     if migrate:
         migrations.upgrade(database)
 
-    app = flask.Flask("placement_pci")
+    # No static files: every route is an API route with a policy.
+    app = flask.Flask("placement_pci", static_folder=None)
     # Placement answers OPTIONS with 405 like any other unsupported method.
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.config["SETTINGS"] = settings

@@ -44,6 +44,7 @@ def serve(context: click.Context, bind: str | None, workers: int | None,
     from placement_pci.db.engine import Database
 
     settings = _settings(context, bind=bind, workers=workers, threads=threads)
+    _check_policy(settings)
     database = Database(settings.database_url)
     migrations.upgrade(database)
     database.dispose()
@@ -64,6 +65,19 @@ def serve(context: click.Context, bind: str | None, workers: int | None,
                f"({settings.workers} workers, database {database.url.render_as_string()})",
                err=True)
     _Server().run()
+
+
+def _check_policy(settings: Settings) -> None:
+    """Refuse to start on a policy file that does not load, with its
+    message, before gunicorn hides it behind worker boot failures."""
+    from placement_pci import policy
+
+    try:
+        policy.enforcer_from_settings(
+            settings.policy_file, enforce_new_defaults=settings.enforce_new_defaults,
+            enforce_scope=settings.enforce_scope)
+    except policy.PolicyError as error:
+        raise click.UsageError(str(error)) from None
 
 
 @main.group()

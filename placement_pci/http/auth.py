@@ -40,8 +40,6 @@ PUBLIC = None
 ROUTE_POLICIES: Mapping[str, RoutePolicy | None] = {
     "root.versions": PUBLIC,
     "openapi.document": PUBLIC,
-    # Flask's own static-file route: assets, never data.
-    "static": PUBLIC,
 
     "resource_providers.list_resource_providers": RoutePolicy("placement:resource_providers:list"),
     "resource_providers.create_resource_provider": RoutePolicy("placement:resource_providers:create"),

@@ -41,3 +41,13 @@ def test_bad_config_file_setting_is_a_usage_error(tmp_path):
     result = CliRunner().invoke(main, ["--config", str(ini), "db", "upgrade"])
     assert result.exit_code == 2
     assert "workers" in result.output
+
+
+def test_serve_refuses_a_broken_policy_file_before_starting(tmp_path, monkeypatch):
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text('"placement:resource_providers:list": "role:admin or"\n')
+    monkeypatch.setenv("PLACEMENT_PCI_POLICY_FILE", str(policy_file))
+    monkeypatch.setenv("PLACEMENT_PCI_DATABASE_URL", f"sqlite:///{tmp_path}/db.sqlite")
+    result = CliRunner().invoke(main, ["serve", "--bind", "127.0.0.1:1"])
+    assert result.exit_code == 2
+    assert "placement:resource_providers:list" in result.output
