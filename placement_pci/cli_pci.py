@@ -11,15 +11,14 @@ import json
 import os
 import socket
 import sys
-import urllib.error
 import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import click
 
 from placement_pci import errors
+from placement_pci.cli_http import call_service
 from placement_pci.host_agent import nova_conf, sysfs
 
 TOKEN_ENV = "PLACEMENT_PCI_TOKEN"
@@ -93,30 +92,10 @@ def build_body(*, body_file: str | None, device_spec_file: str | None,
 
 def _put_remote(url: str, token: str | None, hostname: str,
                 body: dict[str, Any], dry_run: bool) -> tuple[int, Any]:
-    target = (f"{url.rstrip('/')}/pci/hosts/"
-              f"{urllib.parse.quote(hostname, safe='')}")
+    path = f"/pci/hosts/{urllib.parse.quote(hostname, safe='')}"
     if dry_run:
-        target += "?dry_run=true"
-    headers = {"Content-Type": "application/json",
-               "Accept": "application/json"}
-    if token:
-        headers["X-Auth-Token"] = token
-    request = urllib.request.Request(
-        target, data=json.dumps(body).encode(), method="PUT",
-        headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        text = error.read()
-        try:
-            return error.code, json.loads(text)
-        except ValueError:
-            return error.code, {"errors": [{"detail": text.decode(
-                errors="replace")}]}
-    except urllib.error.URLError as error:
-        raise click.ClickException(f"cannot reach {url}: {error.reason}") \
-            from None
+        path += "?dry_run=true"
+    return call_service(url, "PUT", path, body, token=token, timeout=60)
 
 
 def _apply_local(context: click.Context, hostname: str,

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.error
 import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import click
+
+from placement_pci.cli_http import call_service
 
 TOKEN_ENV = "PLACEMENT_PCI_TOKEN"
 URL_ENV = "PLACEMENT_PCI_URL"
@@ -47,29 +47,8 @@ class Api:
 
 def _remote(url: str, token: str | None) -> Api:
     def send(method: str, path: str, body: Any) -> tuple[int, Any]:
-        headers = {"Accept": "application/json", **API_VERSION_HEADER}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        if token:
-            headers["X-Auth-Token"] = token
-        request = urllib.request.Request(url.rstrip("/") + path, data=data,
-                                         method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=120) as response:
-                raw = response.read()
-                return response.status, json.loads(raw) if raw else None
-        except urllib.error.HTTPError as error:
-            raw = error.read()
-            try:
-                return error.code, json.loads(raw)
-            except ValueError:
-                return error.code, {"errors": [{"detail": raw.decode(
-                    errors="replace")}]}
-        except urllib.error.URLError as error:
-            raise click.ClickException(f"cannot reach {url}: {error.reason}") \
-                from None
+        return call_service(url, method, path, body, token=token,
+                            headers=API_VERSION_HEADER)
     return Api(send)
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from placement_pci import errors, names
-from placement_pci.pci.device_spec import parse_strict_boolean, parse_traits_tag
+from placement_pci.pci.device_spec import entry_text, parse_strict_boolean, parse_traits_tag
 
 ALIAS_INVALID = "placement_pci.alias.invalid"
 
@@ -127,17 +127,8 @@ def _alias_error(where: str, reason: str) -> errors.BadRequest:
                              code=ALIAS_INVALID)
 
 
-def _entry_text(entry: object) -> str:
-    if isinstance(entry, str):
-        return entry
-    try:
-        return json.dumps(entry, sort_keys=True)
-    except (TypeError, ValueError):
-        return repr(entry)
-
-
 def _load_entry(index: int, entry: object) -> dict:
-    text = _entry_text(entry)
+    text = entry_text(entry)
     where = f"entry {index} ({text})"
     if isinstance(entry, str):
         try:
@@ -195,7 +186,7 @@ def _parse_name(raw: dict, where: str) -> str:
 def parse_alias_entry(index: int, entry: object) -> tuple[str, str, AliasSpec]:
     """Validate one entry; return (name, numa_policy, spec)."""
     raw = _load_entry(index, entry)
-    text = _entry_text(entry)
+    text = entry_text(entry)
     where = f"entry {index} ({text})"
     name = _parse_name(raw, where)
     where = f"'{name}' (entry {index}: {text})"

@@ -222,7 +222,8 @@ def _canonical(raw: dict) -> str:
     return json.dumps(raw, sort_keys=True)
 
 
-def _entry_text(entry: object) -> str:
+def entry_text(entry: object) -> str:
+    """An entry as the operator wrote it, for error messages."""
     if isinstance(entry, str):
         return entry
     try:
@@ -267,7 +268,7 @@ def parse_device_specs(entries: object) -> tuple[list[DeviceSpec], list[str]]:
     warnings: list[str] = []
     seen: dict[str, int] = {}
     for index, entry in enumerate(entries):
-        text = _entry_text(entry)
+        text = entry_text(entry)
         for raw in _entry_objects(entry, index, text):
             key = _canonical(raw)
             if key in seen:
