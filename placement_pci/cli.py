@@ -57,6 +57,9 @@ def serve(context: click.Context, bind: str | None, workers: int | None,
             self.cfg.set("threads", settings.threads)
             self.cfg.set("accesslog", "-")
             self.cfg.set("timeout", 120)
+            # Granular candidate queries get long; 8190 is gunicorn's
+            # largest bounded request line (its default is 4094).
+            self.cfg.set("limit_request_line", 8190)
 
         def load(self):  # type: ignore[no-untyped-def]
             return create_app(settings, migrate=False)
