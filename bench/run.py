@@ -32,7 +32,10 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.client import PlacementClient  # noqa: E402
+from bench.plan import stable_uuid  # noqa: E402
 from bench.queries import NamedQuery, named_queries  # noqa: E402
+
+CHURN_PROJECT = "bench-churn"
 
 # Warming every worker only matters where a cold worker is a visible part
 # of the time; a query that takes longer than this is not warmed further.
@@ -123,6 +126,34 @@ def request_once(client: PlacementClient, query: NamedQuery,
         measurement.first_ms = elapsed_ms
 
 
+class Churn:
+    """An untimed write before each timed request, as claims land between
+    scheduling requests in a real cloud: it alternately claims and frees
+    one VCPU on host 0 for a fixed consumer, so a service cannot answer
+    the next request from what it computed for the previous one."""
+
+    def __init__(self, seed: int):
+        self.provider_uuid = stable_uuid(seed, "compute00000")
+        self.consumer_uuid = stable_uuid(seed, "bench churn consumer")
+        self.claimed: dict[str, bool] = {}
+
+    def write(self, client: PlacementClient) -> None:
+        path = f"/allocations/{self.consumer_uuid}"
+        if self.claimed.get(client.base_url):
+            client.request("DELETE", path, expected=(204, 404))
+        else:
+            client.put(path, {
+                "allocations": {self.provider_uuid: {"resources": {"VCPU": 1}}},
+                "project_id": CHURN_PROJECT, "user_id": CHURN_PROJECT,
+                "consumer_generation": None, "consumer_type": "INSTANCE",
+            }, expected=(204,))
+        self.claimed[client.base_url] = not self.claimed.get(client.base_url)
+
+    def clean_up(self, client: PlacementClient) -> None:
+        if self.claimed.get(client.base_url):
+            self.write(client)
+
+
 def warm_up(client: PlacementClient, query: NamedQuery, parallel: int,
             timeout: float) -> None:
     """Send `parallel` untimed requests at once, on separate connections,
@@ -143,7 +174,8 @@ def warm_up(client: PlacementClient, query: NamedQuery, parallel: int,
 def measure_query(clients: dict[str, PlacementClient], query: NamedQuery,
                   repeat: int, timeout: float,
                   after_timeout_wait: float = 0.0,
-                  warmup_parallel: int = 0) -> list[Measurement]:
+                  warmup_parallel: int = 0,
+                  churn: Churn | None = None) -> list[Measurement]:
     """One untimed first request per target (and, where that was quick,
     `warmup_parallel` more at once), then `repeat` rounds that each ask
     every target once, so load from elsewhere on the machine hits all
@@ -155,6 +187,8 @@ def measure_query(clients: dict[str, PlacementClient], query: NamedQuery,
             measurement = measurements[target]
             if measurement.timed_out:
                 continue
+            if churn is not None and round_number > 0:
+                churn.write(client)
             request_once(client, query, measurement, timeout,
                          timed=round_number > 0)
             if (round_number == 0 and warmup_parallel > 0
@@ -165,6 +199,9 @@ def measure_query(clients: dict[str, PlacementClient], query: NamedQuery,
                 measurement.skipped_requests = repeat - round_number
                 wait_until_responsive(client, after_timeout_wait,
                                       max_wait=timeout)
+    if churn is not None:
+        for client in clients.values():
+            churn.clean_up(client)
     return list(measurements.values())
 
 
@@ -264,6 +301,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--timeout", type=float, default=300.0,
                         help="per-request timeout in seconds")
+    parser.add_argument("--churn", action="store_true",
+                        help="claim or free one VCPU (untimed) before every "
+                             "timed request, so no answer can be reused")
     parser.add_argument("--warmup-parallel", type=int, default=4,
                         help="untimed requests sent at once after the first "
                              "one, so every server worker is warm")
@@ -305,7 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     for query_name in selected:
         results[query_name] = measure_query(
             clients, queries[query_name], args.repeat, args.timeout,
-            args.after_timeout_wait, args.warmup_parallel)
+            args.after_timeout_wait, args.warmup_parallel,
+            Churn(args.seed) if args.churn else None)
         for measurement in results[query_name]:
             print(f"{query_name} @ {measurement.target}: median "
                   f"{_ms(measurement.median_ms)} ms, {measurement.candidates} "
