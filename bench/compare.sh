@@ -8,8 +8,10 @@
 #   bench/compare.sh [--hosts "100 1000"] [--repeat 10] [--timeout 300]
 #                    [--workers 2] [--pg postgresql://postgres@127.0.0.1:5432]
 #                    [--upstream-venv /tmp/upstream-placement]
-#                    [--queries LIST] [--large-queries LIST]
+#                    [--queries LIST] [--large-queries LIST] [--churn]
 #
+# --churn makes bench/run.py claim or free one VCPU before every timed
+# request (see bench/README.md).
 # --queries is used below 500 hosts, --large-queries from 500 hosts on
 # (the 8-GPU queries are left out there: upstream takes minutes per request
 # with limit=10 and the unlimited one returns 1680 candidates per host).
@@ -29,6 +31,7 @@ large_queries="perfload,nested_pci_granular,forbidden_live_migratable,numa_same_
 python=.venv/bin/python
 ours_bin=.venv/bin/placement-pci
 results_dir=bench/results
+run_options=()
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -40,7 +43,8 @@ while [[ $# -gt 0 ]]; do
         --upstream-venv) upstream_venv="$2"; shift 2 ;;
         --queries) queries="$2"; shift 2 ;;
         --large-queries) large_queries="$2"; shift 2 ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        --churn) run_options+=(--churn); shift ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "compare.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -114,6 +118,7 @@ for hosts in $host_counts; do
         --target "ours=http://127.0.0.1:$ours_port" \
         --queries "$selected" --repeat "$repeat" --timeout "$request_timeout" \
         --after-timeout-wait 10 --label "$hosts hosts" \
+        "${run_options[@]+"${run_options[@]}"}" \
         --json "$results_dir/compare-$hosts.json" \
         --markdown "$results_dir/compare-$hosts.md"
     { cat "$results_dir/compare-$hosts.md"; echo; } >> "$summary"
