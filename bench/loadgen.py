@@ -19,9 +19,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.client import PlacementClient  # noqa: E402
-from bench.plan import (HostPlan, LoadPlan, PlanShape,  # noqa: E402
-                        ProviderPlan, build_plan)
+from bench.client import PlacementClient
+from bench.plan import HostPlan, LoadPlan, PlanShape, ProviderPlan, build_plan
 
 
 def create_provider(client: PlacementClient, provider: ProviderPlan) -> int:

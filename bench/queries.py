@@ -7,9 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.plan import (AVX2_TRAIT, GPU_RESOURCE_CLASS, LIVE_MIGRATABLE_TRAIT,
-                        NUMA_ROOT_TRAIT, VF_RESOURCE_CLASS, aggregate_uuid,
-                        physnet_trait)
+from bench.plan import (
+    AVX2_TRAIT,
+    GPU_RESOURCE_CLASS,
+    LIVE_MIGRATABLE_TRAIT,
+    NUMA_ROOT_TRAIT,
+    VF_RESOURCE_CLASS,
+    aggregate_uuid,
+    physnet_trait,
+)
 
 
 @dataclass(frozen=True)

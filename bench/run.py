@@ -31,9 +31,9 @@ import requests
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.client import PlacementClient  # noqa: E402
-from bench.plan import stable_uuid  # noqa: E402
-from bench.queries import NamedQuery, named_queries  # noqa: E402
+from bench.client import PlacementClient
+from bench.plan import stable_uuid
+from bench.queries import NamedQuery, named_queries
 
 CHURN_PROJECT = "bench-churn"
 
@@ -256,8 +256,8 @@ def render_markdown(results: dict[str, list[Measurement]],
                     timeout: float, label: str = "") -> str:
     title = f"### {label}\n\n" if label else ""
     lines = [
-        f"| query | target | candidates | first ms | median ms | p95 ms | "
-        f"KiB | errors | same answers | {baseline} / target |",
+        (f"| query | target | candidates | first ms | median ms | p95 ms | "
+        f"KiB | errors | same answers | {baseline} / target |"),
         "|---|---|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for query_name, measurements in results.items():
@@ -290,7 +290,7 @@ def parse_target(text: str) -> tuple[str, str]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", action="append", type=parse_target,
-                        required=True, help="NAME=URL, repeatable")
+                        default=[], help="NAME=URL, repeatable")
     parser.add_argument("--baseline",
                         help="target the ratios are relative to "
                              "(default: the first target)")
@@ -330,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
         for query in queries.values():
             print(f"{query.name}: {query.description}\n  {query.path}")
         return 0
+    if not args.target:
+        sys.exit("at least one --target NAME=URL is needed")
     selected = [name.strip() for name in args.queries.split(",") if name.strip()]
     unknown = [name for name in selected if name not in queries]
     if unknown:

@@ -4,8 +4,14 @@ import os_resource_classes
 import os_traits
 import pytest
 
-from bench.plan import (GPU_RESOURCE_CLASS, LIVE_MIGRATABLE_TRAIT,
-                        SHARING_TRAIT, PlanShape, aggregate_uuid, build_plan)
+from bench.plan import (
+    GPU_RESOURCE_CLASS,
+    LIVE_MIGRATABLE_TRAIT,
+    SHARING_TRAIT,
+    PlanShape,
+    aggregate_uuid,
+    build_plan,
+)
 from bench.queries import named_queries
 
 
@@ -86,8 +92,8 @@ def test_provider_names_and_uuids_are_unique():
 
 
 @pytest.mark.parametrize("bad_shape", [
-    dict(host_count=-1), dict(aggregate_count=0), dict(numa_nodes_per_host=0),
-    dict(avx2_fraction=1.5), dict(live_migratable_fraction=-0.1)])
+    {"host_count": -1}, {"aggregate_count": 0}, {"numa_nodes_per_host": 0},
+    {"avx2_fraction": 1.5}, {"live_migratable_fraction": -0.1}])
 def test_impossible_shapes_are_refused(bad_shape):
     with pytest.raises(ValueError):
         PlanShape(**bad_shape)
