@@ -6,7 +6,10 @@ counts, sums and maxima over the provider, inventory, allocation, trait
 and aggregate tables, one round trip).  Every write that matters moves
 the fingerprint: claims and inventory/trait/aggregate changes bump
 provider generations, deletes lower counts, creations raise ids and
-timestamps.  When it differs from the cached one the graph is reloaded.
+timestamps.  When it differs from the cached one the graph is refreshed:
+after claims and other generation-checked writes only the trees whose
+generation sum moved are re-read (plus the usages); other changes
+re-read the provider rows or load the whole graph.
 The fingerprint is read before the rows, so a write landing during a
 reload only makes the next request reload again; a request never gets a
 snapshot older than what was committed when it arrived.
@@ -183,15 +186,153 @@ def _for_providers(connection: Connection, query: sa.Select,
     return found
 
 
+# Fingerprint positions in the "providers" section that claims and other
+# generation-checked writes move: sum(generation) and max(updated_at).
+_GENERATION_SUM, _LAST_UPDATE = 1, 7
+# Sections a generation-only refresh can pin to the providers it re-reads.
+_PINNED_SECTIONS = frozenset({"providers", "allocations", "inventories",
+                              "provider_traits"})
+
+
+def _only_generations_moved(old: Fingerprint, new: Fingerprint) -> bool:
+    """True when no provider was created, deleted, moved or renamed to
+    another name length: only generations (and update times) or only
+    allocations changed."""
+    names = list(_SECTIONS)
+    sections = changed_sections(old, new)
+    if sections == {"allocations"}:
+        # Releases free usage without bumping generations.
+        return True
+    if not sections <= _PINNED_SECTIONS:
+        return False
+    before, after = (fingerprint[names.index("providers")]
+                     for fingerprint in (old, new))
+    return before[_GENERATION_SUM] != after[_GENERATION_SUM] and all(
+        b == a for position, (b, a) in enumerate(zip(before, after))
+        if position not in (_GENERATION_SUM, _LAST_UPDATE))
+
+
+_GENERATION_SUMS_KEY = ("snapshot", "generation sums per root")
+
+
+def _generation_sums(graph: ProviderGraph) -> dict[int, int]:
+    def compute() -> dict[int, int]:
+        sums: dict[int, int] = {}
+        for provider in graph.providers.values():
+            sums[provider.root_id] = sums.get(provider.root_id, 0) + provider.generation
+        return sums
+    return graph.memoized(_GENERATION_SUMS_KEY, compute)
+
+
+def _rows_of_bumped_trees(connection: Connection, old: ProviderGraph
+                          ) -> tuple[list[ProviderRow], dict[int, int]] | None:
+    """Full rows of the trees where some generation moved, found by
+    comparing per-root generation sums (generations only grow, so a bump
+    anywhere in a tree moves its sum); None when the trees themselves
+    changed and only a full row read can tell how.  Also returns the new
+    per-root sums, for the next refresh."""
+    root = sa.func.coalesce(RP.c.root_provider_id, RP.c.id)
+    known = _generation_sums(old)
+    sums = _rows(connection, sa.select(
+        root, sa.func.sum(sa.cast(RP.c.generation, sa.BigInteger)))
+        .group_by(root))
+    if len(sums) != len(known):
+        return None
+    bumped = []
+    for root_id, total in sums:
+        if root_id not in known:
+            return None
+        if int(total) != known[root_id]:
+            bumped.append(root_id)
+    rows = [ProviderRow(*row) for row in _for_providers(connection, sa.select(
+        RP.c.id, RP.c.uuid, RP.c.name, RP.c.generation,
+        RP.c.parent_provider_id, RP.c.root_provider_id), root, bumped)]
+    for row in rows:
+        previous = old.providers.get(row.id)
+        if previous is None or (previous.uuid, previous.parent_id, previous.root_id) != (
+                row.uuid, row.parent_id,
+                row.root_id if row.root_id is not None else row.id):
+            return None
+    return rows, {root_id: int(total) for root_id, total in sums}
+
+
+def _refresh_bumped(connection: Connection, old: ProviderGraph,
+                    sections: set[str]) -> ProviderGraph | None:
+    """The refresh after generation-checked writes only (claims, inventory
+    and trait changes): cost grows with the trees touched, not the
+    graph.  None when it cannot tell what changed."""
+    found = (_rows_of_bumped_trees(connection, old) if "providers" in sections
+             else ([], None))
+    if found is None:
+        return None
+    rows, sums = found
+    changed = [row for row in rows
+               if (previous := old.providers[row.id]).generation != row.generation
+               or previous.name != row.name]
+    changed_ids = [row.id for row in changed]
+    if {"inventories", "provider_traits"} & sections and not changed_ids:
+        return None
+    inventories: dict[int, dict[str, Inventory]] = {pid: {} for pid in changed_ids}
+    for row in _inventory_rows(_for_providers(
+            connection, _inventory_query(), INV.c.resource_provider_id, changed_ids)):
+        inventories[row.provider_id][row.resource_class] = row.inventory
+    traits: dict[int, set[str]] = {pid: set() for pid in changed_ids}
+    for provider_id, trait in _for_providers(
+            connection, _trait_query(), RP_TRAIT.c.resource_provider_id, changed_ids):
+        traits[provider_id].add(trait)
+    # Moving a consumer leaves its old providers' generations alone, so
+    # usages are re-read whole (one grouped scan of the allocations).
+    usages: dict[int, dict[str, int]] | None = None
+    if "allocations" in sections:
+        usages = {}
+        for provider_id, rc, used in _usage_rows(connection):
+            usages.setdefault(provider_id, {})[rc] = used
+    touched = {row.id: row for row in changed}
+    if usages is not None:
+        touched.update({pid: None for pid, provider in old.providers.items()
+                        if (provider.usages or pid in usages) and pid not in touched
+                        and provider.usages != usages.get(pid, {})})
+    replaced = []
+    for provider_id, row in touched.items():
+        previous = old.providers[provider_id]
+        provider_usages = (usages.get(provider_id, {}) if usages is not None
+                           else previous.usages)
+        if row is None:
+            replaced.append(previous._replace(usages=provider_usages))
+            continue
+        replaced.append(previous._replace(
+            name=row.name, generation=row.generation,
+            traits=frozenset(traits[provider_id]),
+            inventories=inventories[provider_id], usages=provider_usages))
+    graph = old.replacing(replaced, old.ordered_trait_names)
+    if sums is not None:
+        graph.memoized(_GENERATION_SUMS_KEY, lambda: sums)
+    return graph
+
+
 def refresh_graph(connection: Connection, old: ProviderGraph,
-                  sections: set[str]) -> ProviderGraph:
+                  sections: set[str],
+                  fingerprints: tuple[Fingerprint, Fingerprint] | None = None
+                  ) -> ProviderGraph:
     """A new graph from ``old``, re-reading only what ``sections`` say
     changed: providers whose row (generation, parent, ...) moved get their
     inventories and traits re-read; usages and aggregate links are re-read
     whole when their tables changed.  Falls back to a full load when a
-    change cannot be pinned to providers."""
+    change cannot be pinned to providers.
+
+    With the ``(old, new)`` fingerprints, a change of generations only
+    re-reads just the trees whose generations moved."""
     if "resource_classes" in sections:
         return load_graph(connection)
+    if "providers" in sections:
+        # SQLite reuses the highest allocation id, so moving a consumer
+        # can leave the allocations section as it was; the generation it
+        # bumped on the new provider is what shows.
+        sections = sections | {"allocations"}
+    if fingerprints is not None and _only_generations_moved(*fingerprints):
+        graph = _refresh_bumped(connection, old, sections)
+        if graph is not None:
+            return graph
     rows = _provider_rows(connection)
     changed = [row.id for row in rows
                if (previous := old.providers.get(row.id)) is None
@@ -298,7 +439,8 @@ class SnapshotCache:
                 else:
                     graph = refresh_graph(
                         connection, cached.graph,
-                        changed_sections(cached.fingerprint, fingerprint))
+                        changed_sections(cached.fingerprint, fingerprint),
+                        (cached.fingerprint, fingerprint))
             self.loads += 1
             self._cached[database] = _Cached(fingerprint, graph)
             # The snapshot is long-lived and acyclic: keep the cyclic

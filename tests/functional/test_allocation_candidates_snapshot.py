@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from placement_pci.store import snapshot
 from placement_pci.store.snapshot import (
     SnapshotCache, changed_sections, load_graph, read_fingerprint, refresh_graph)
 from tests.conftest import ApiClient, make_app
@@ -64,8 +65,10 @@ WRITES = {
 }
 
 
+@pytest.mark.parametrize("with_fingerprints", [False, True],
+                         ids=["by sections", "by fingerprints"])
 @pytest.mark.parametrize("write", sorted(WRITES))
-def test_refresh_equals_full_load_after(database, write):
+def test_refresh_equals_full_load_after(database, write, with_fingerprints):
     api = ApiClient(make_app(database).test_client())
     state = {"cn1": add_provider(api, "cn1", inventory={"VCPU": 8}),
              "cn2": add_provider(api, "cn2", inventory={"VCPU": 4})}
@@ -77,8 +80,52 @@ def test_refresh_equals_full_load_after(database, write):
         after = read_fingerprint(connection)
         sections = changed_sections(before, after)
         assert sections, f"{write} left the fingerprint unchanged"
-        assert content(refresh_graph(connection, old, sections)) == content(
-            load_graph(connection))
+        fingerprints = (before, after) if with_fingerprints else None
+        assert content(refresh_graph(connection, old, sections, fingerprints)
+                       ) == content(load_graph(connection))
+
+
+def _move(api, consumer, rp):
+    response = api.put(f"/allocations/{consumer}", json={
+        "allocations": {rp: {"resources": {"VCPU": 1}}},
+        "project_id": "p", "user_id": "u", "consumer_generation": 1},
+        version="1.36")
+    assert response.status_code == 204, response.get_json()
+
+
+# Writes after which only generations or allocations moved, made on a graph
+# with a tree and an existing claim: the refresh re-reads just the bumped
+# trees (and the usages).
+GENERATION_WRITES = {
+    "claim on a child": lambda api, state: _claim(api, state["child"], 1),
+    "claim on a root": lambda api, state: _claim(api, state["cn2"], 2),
+    "move a consumer": lambda api, state: _move(api, state["consumer"], state["cn2"]),
+    "release": lambda api, state: api.delete(f"/allocations/{state['consumer']}"),
+    "traits on a child": lambda api, state: _set_traits(api, state["child"],
+                                                        ["HW_CPU_X86_AVX2"]),
+    "inventory": lambda api, state: _set_inventory(api, state["cn2"], 16),
+}
+
+
+@pytest.mark.parametrize("write", sorted(GENERATION_WRITES))
+def test_generation_only_refresh_equals_full_load_after(database, write, monkeypatch):
+    api = ApiClient(make_app(database).test_client())
+    state = {"cn1": add_provider(api, "cn1", inventory={"VCPU": 8}),
+             "cn2": add_provider(api, "cn2", inventory={"VCPU": 4})}
+    state["child"] = add_provider(api, "child", "cn1", {"VCPU": 2})
+    state["consumer"] = _claim(api, state["cn1"], 1)
+    with database.read() as connection:
+        before = read_fingerprint(connection)
+        old = load_graph(connection)
+    GENERATION_WRITES[write](api, state)
+    with database.read() as connection:
+        after = read_fingerprint(connection)
+        sections = changed_sections(before, after)
+        full = content(load_graph(connection))
+        # The point of this path: no read of every provider row.
+        monkeypatch.setattr(snapshot, "_provider_rows", None)
+        assert content(refresh_graph(connection, old, sections, (before, after))
+                       ) == full
 
 
 def test_cache_reloads_only_after_a_write(database):
