@@ -230,8 +230,9 @@ def _rows_of_bumped_trees(connection: Connection, old: ProviderGraph
     comparing per-root generation sums (generations only grow, so a bump
     anywhere in a tree moves its sum); None when the trees themselves
     changed and only a full row read can tell how.  Also returns the new
-    per-root sums, for the next refresh."""
-    root = sa.func.coalesce(RP.c.root_provider_id, RP.c.id)
+    per-root sums, for the next refresh.  A provider without a root id
+    (only ever transient) shows as an unknown root: a full row read."""
+    root = RP.c.root_provider_id  # indexed, unlike an expression over it
     known = _generation_sums(old)
     sums = _rows(connection, sa.select(
         root, sa.func.sum(sa.cast(RP.c.generation, sa.BigInteger)))
