@@ -273,21 +273,7 @@ def _refresh_bumped(connection: Connection, old: ProviderGraph,
     changed_ids = [row.id for row in changed]
     if {"inventories", "provider_traits"} & sections and not changed_ids:
         return None
-    inventories: dict[int, dict[str, Inventory]] = {pid: {} for pid in changed_ids}
-    for row in _inventory_rows(_for_providers(
-            connection, _inventory_query(), INV.c.resource_provider_id, changed_ids)):
-        inventories[row.provider_id][row.resource_class] = row.inventory
-    traits: dict[int, set[str]] = {pid: set() for pid in changed_ids}
-    for provider_id, trait in _for_providers(
-            connection, _trait_query(), RP_TRAIT.c.resource_provider_id, changed_ids):
-        traits[provider_id].add(trait)
-    # Moving a consumer leaves its old providers' generations alone, so
-    # usages are re-read whole (one grouped scan of the allocations).
-    usages: dict[int, dict[str, int]] | None = None
-    if "allocations" in sections:
-        usages = {}
-        for provider_id, rc, used in _usage_rows(connection):
-            usages.setdefault(provider_id, {})[rc] = used
+    inventories, traits, usages = _provider_details(connection, changed_ids, sections)
     touched = {row.id: row for row in changed}
     if usages is not None:
         touched.update({pid: None for pid, provider in old.providers.items()
@@ -309,6 +295,30 @@ def _refresh_bumped(connection: Connection, old: ProviderGraph,
     if sums is not None:
         graph.memoized(_GENERATION_SUMS_KEY, lambda: sums)
     return graph
+
+
+def _provider_details(connection: Connection, provider_ids: list[int],
+                      sections: set[str] | frozenset[str]
+                      ) -> tuple[dict[int, dict[str, Inventory]], dict[int, set[str]],
+                                 dict[int, dict[str, int]] | None]:
+    """Inventories and traits of ``provider_ids``, and every provider's
+    usages when the allocations changed.  Usages are re-read whole because
+    moving a consumer leaves its old providers' generations alone (one
+    grouped scan of the allocations)."""
+    inventories: dict[int, dict[str, Inventory]] = {pid: {} for pid in provider_ids}
+    for row in _inventory_rows(_for_providers(
+            connection, _inventory_query(), INV.c.resource_provider_id, provider_ids)):
+        inventories[row.provider_id][row.resource_class] = row.inventory
+    traits: dict[int, set[str]] = {pid: set() for pid in provider_ids}
+    for provider_id, trait in _for_providers(
+            connection, _trait_query(), RP_TRAIT.c.resource_provider_id, provider_ids):
+        traits[provider_id].add(trait)
+    usages: dict[int, dict[str, int]] | None = None
+    if "allocations" in sections:
+        usages = {}
+        for provider_id, rc, used in _usage_rows(connection):
+            usages.setdefault(provider_id, {})[rc] = used
+    return inventories, traits, usages
 
 
 def refresh_graph(connection: Connection, old: ProviderGraph,
@@ -345,19 +355,7 @@ def refresh_graph(connection: Connection, old: ProviderGraph,
     if (per_provider and not changed) or len(changed) > _INCREMENTAL_LIMIT * len(rows):
         return load_graph(connection)
     changed_set = set(changed)
-    inventories: dict[int, dict[str, Inventory]] = {pid: {} for pid in changed}
-    for row in _inventory_rows(_for_providers(
-            connection, _inventory_query(), INV.c.resource_provider_id, changed)):
-        inventories[row.provider_id][row.resource_class] = row.inventory
-    traits: dict[int, set[str]] = {pid: set() for pid in changed}
-    for provider_id, trait in _for_providers(
-            connection, _trait_query(), RP_TRAIT.c.resource_provider_id, changed):
-        traits[provider_id].add(trait)
-    usages: dict[int, dict[str, int]] | None = None
-    if "allocations" in sections:
-        usages = {}
-        for provider_id, rc, used in _usage_rows(connection):
-            usages.setdefault(provider_id, {})[rc] = used
+    inventories, traits, usages = _provider_details(connection, changed, sections)
     aggregates: dict[int, set[str]] | None = None
     if {"provider_aggregates", "aggregates"} & sections:
         aggregates = {}
