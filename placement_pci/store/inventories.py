@@ -172,13 +172,7 @@ def update_inventory(database: Database, provider_uuid: str, expected_generation
         provider = lock_provider(connection, provider_uuid)
         if provider.generation != expected_generation:
             raise _generation_conflict()
-        try:
-            check_capacity(inventory, provider.uuid,
-                           reserved_may_equal_total=reserved_may_equal_total)
-        except InvalidCapacity as error:
-            raise errors.BadRequest(
-                f"Unable to update inventory for resource provider {provider.uuid}: "
-                + error.detail) from None
+        _check_for_update(inventory, provider, reserved_may_equal_total)
         class_id = _class_id(connection, inventory.resource_class)
         result = None
         if class_id is not None:
@@ -199,6 +193,18 @@ def update_inventory(database: Database, provider_uuid: str, expected_generation
     return _run_write(database, update)
 
 
+def _check_for_update(inventory: Inventory, provider: Provider,
+                      reserved_may_equal_total: bool) -> None:
+    """400 with Placement's wording when an updated inventory is invalid."""
+    try:
+        check_capacity(inventory, provider.uuid,
+                       reserved_may_equal_total=reserved_may_equal_total)
+    except InvalidCapacity as error:
+        raise errors.BadRequest(
+            f"Unable to update inventory for resource provider {provider.uuid}: "
+            + error.detail) from None
+
+
 def replace_inventories_locked(connection: Connection, provider: Provider,
                                inventories: Mapping[str, Inventory], *,
                                reserved_may_equal_total: bool,
@@ -208,13 +214,7 @@ def replace_inventories_locked(connection: Connection, provider: Provider,
     generation.  Used by PUT .../inventories, DELETE .../inventories and
     the reshaper.  Returns the new generation."""
     for inventory in inventories.values():
-        try:
-            check_capacity(inventory, provider.uuid,
-                           reserved_may_equal_total=reserved_may_equal_total)
-        except InvalidCapacity as error:
-            raise errors.BadRequest(
-                f"Unable to update inventory for resource provider {provider.uuid}: "
-                + error.detail) from None
+        _check_for_update(inventory, provider, reserved_may_equal_total)
     class_ids = {}
     for name in inventories:
         class_id = _class_id(connection, name)
