@@ -12,6 +12,7 @@ from placement_pci import errors
 from placement_pci.db import migrations
 from placement_pci.db.engine import Database
 from placement_pci.http import auth, cors, error_rendering, microversion
+from placement_pci.services.snapshot_cache import SnapshotCache
 from placement_pci.settings import Settings
 
 REQUEST_ID_HEADER = "x-openstack-request-id"
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, *,
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.config["SETTINGS"] = settings
     app.config["DATABASE"] = database
+    app.extensions["snapshot_cache"] = SnapshotCache()
     app.url_map.strict_slashes = False
     # Placement answers 404, not a redirect, for a trailing slash mismatch.
     app.url_map.redirect_defaults = False

@@ -103,7 +103,7 @@ def _apply_local(context: click.Context, hostname: str,
     from placement_pci.cli import _settings
     from placement_pci.db import migrations
     from placement_pci.db.engine import Database
-    from placement_pci.store import pci_hosts
+    from placement_pci.services import host_sync as pci_hosts
 
     settings = _settings(context.find_root())
     database = Database(settings.database_url)

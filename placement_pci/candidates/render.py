@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from placement_pci.candidates.snapshot import ProviderGraph
+from placement_pci.candidates.graph import ProviderGraph
 from placement_pci.candidates.solver import (
     AllocationRequest, CandidateResult, summary_provider_ids)
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from placement_pci.candidates.feasibility import (
     allowed_roots, check_names, granular_options, unsuffixed_options)
 from placement_pci.candidates.request_group import CandidateRequest
-from placement_pci.candidates.snapshot import ProviderGraph
+from placement_pci.candidates.graph import ProviderGraph
 from placement_pci.candidates.tree_search import Step, TreeSearch
 
 BREADTH_FIRST = "breadth-first"

@@ -5,7 +5,7 @@ import flask
 
 from placement_pci.candidates.query import parse_candidate_query
 from placement_pci.http import microversion, util
-from placement_pci.store.allocation_candidates import stream_candidates
+from placement_pci.services.allocation_candidates import stream_candidates
 
 blueprint = flask.Blueprint("allocation_candidates", __name__)
 
@@ -24,11 +24,8 @@ def list_allocation_candidates() -> flask.Response:
     util.check_accept_json()
     version = tuple(microversion.current())
     request = parse_candidate_query(util.query_args(), version)
-    config = flask.current_app.config
-    # An app may bring its own snapshot cache (tests model several
-    # workers that way); otherwise the worker-wide one is used.
-    chunks = stream_candidates(util.database(), request, version,
-                               config["SETTINGS"], config.get("CANDIDATE_SNAPSHOTS"))
+    chunks = stream_candidates(util.database(), util.snapshots(), request, version,
+                               flask.current_app.config["SETTINGS"])
     # Streamed: an unlimited answer with many thousand candidates never
     # sits in memory whole.  Last-modified is the present, as upstream.
     return util.with_cache_headers(

@@ -14,7 +14,8 @@ from placement_pci.http import util
 from placement_pci.pci.alias import parse_aliases
 from placement_pci.pci.hostdev_xml import hostdevs_xml
 from placement_pci.pci.request_groups import translate_body
-from placement_pci.store import pci_claims, pci_config
+from placement_pci.services import pci_claims
+from placement_pci.store import pci_config
 
 blueprint = flask.Blueprint("pci_claims", __name__)
 

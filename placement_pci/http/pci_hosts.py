@@ -10,7 +10,7 @@ import flask
 from placement_pci import errors
 from placement_pci.http import util
 from placement_pci.pci.device_spec import parse_strict_boolean
-from placement_pci.store import pci_hosts
+from placement_pci.services import host_sync as pci_hosts
 
 blueprint = flask.Blueprint("pci_hosts", __name__)
 

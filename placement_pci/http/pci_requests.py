@@ -18,7 +18,8 @@ from placement_pci.pci.alias import ALIAS_INVALID, parse_aliases
 from placement_pci.pci.device_spec import DEVICE_SPEC_INVALID
 from placement_pci.pci.request_groups import translate_body
 from placement_pci.pci.request_rendering import render_request_groups
-from placement_pci.store import pci_config, pci_hosts
+from placement_pci.services import host_sync as pci_hosts
+from placement_pci.store import pci_config
 
 blueprint = flask.Blueprint("pci_requests", __name__)
 

@@ -17,7 +17,8 @@ from placement_pci.candidates.query import parse_candidate_query
 from placement_pci.http import util
 from placement_pci.http.pci_claims import request_input
 from placement_pci.pci.request_groups import translate_body
-from placement_pci.store import pci_candidates, pci_migration
+from placement_pci.services import live_migration as pci_migration
+from placement_pci.services import pci_candidates
 
 blueprint = flask.Blueprint("pci_scheduling", __name__)
 
@@ -45,11 +46,6 @@ def _settings():
     return flask.current_app.config["SETTINGS"]
 
 
-def _snapshots():
-    """The app's own snapshot cache if it has one, else the worker's."""
-    return flask.current_app.config.get("CANDIDATE_SNAPSHOTS")
-
-
 @blueprint.route("/pci/candidates", methods=["POST"])
 def post_candidates() -> flask.Response:
     """From flavor to answer: request groups, allocation candidates and,
@@ -62,9 +58,9 @@ def post_candidates() -> flask.Response:
     body = _body(("flavor", "image", "alias", "limit", "hostname"))
     translated = translate_body(request_input(body), [])
     result = pci_candidates.find_candidates(
-        util.database(), _settings(), translated,
+        util.database(), util.snapshots(), _settings(), translated,
         limit=pci_candidates.check_limit(body.get("limit")),
-        hostname=_hostname(body), cache=_snapshots())
+        hostname=_hostname(body))
     return util.json_response(result.as_dict())
 
 
@@ -91,8 +87,8 @@ def post_diagnosis() -> flask.Response:
         translated = translate_body(request_input(body), [])
         request = translated.request
         groups = translated
-    result = pci_candidates.diagnose(util.database(), request, _hostname(body),
-                                     cache=_snapshots())
+    result = pci_candidates.diagnose(util.database(), util.snapshots(), request,
+                                     _hostname(body))
     if groups is not None:
         sources = {suffix: source.as_dict()
                    for suffix, source in groups.sources.items()}
@@ -131,8 +127,8 @@ def post_live_migration_destinations(consumer_uuid: str) -> flask.Response:
     consumer_uuid = util.normalize_uuid(consumer_uuid, "consumer uuid")
     body = _body(("limit",)) if flask.request.get_data() else {}
     result = pci_migration.destinations(
-        util.database(), _settings(), consumer_uuid,
-        pci_candidates.check_limit(body.get("limit")), cache=_snapshots())
+        util.database(), util.snapshots(), _settings(), consumer_uuid,
+        pci_candidates.check_limit(body.get("limit")))
     return util.json_response(result.as_dict())
 
 

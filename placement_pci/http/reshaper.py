@@ -8,7 +8,7 @@ from placement_pci.http import microversion, util
 from placement_pci.http.allocations import consumer_allocations_from_entry
 from placement_pci.schemas import base
 from placement_pci.schemas.reshaper import reshaper_schema
-from placement_pci.store import reshaper as store
+from placement_pci.services import reshaper as store
 from placement_pci.store.allocations import UnknownResourceClass
 from placement_pci.store.inventories import Inventory
 from placement_pci.store.providers import canonical_uuid

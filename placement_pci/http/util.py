@@ -151,3 +151,8 @@ def with_cache_headers(response: flask.Response,
 def database():
     """The Database of the running app."""
     return flask.current_app.config["DATABASE"]
+
+
+def snapshots():
+    """The app's candidate snapshot cache (one per app, so per worker)."""
+    return flask.current_app.extensions["snapshot_cache"]

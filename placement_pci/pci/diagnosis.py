@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from placement_pci.candidates.request_group import CandidateRequest, RequestGroup
-from placement_pci.candidates.snapshot import Provider, ProviderGraph
+from placement_pci.candidates.graph import Provider, ProviderGraph
 from placement_pci.candidates.solver import generate
 
 INVENTORY = "inventory"

@@ -1,5 +1,7 @@
-"""Domain operations: providers, inventories, traits, resource classes,
-aggregates, consumers, allocations, usages, reshaper, and the PCI model's
-persistence.  Each public operation takes a ``Database`` (or a Connection
-inside a transaction), knows nothing of Flask, and raises the errors in
-``placement_pci.errors``."""
+"""Repositories: one module per table family, the only code that writes SQL.
+
+Each public function takes a ``Database`` or a ``Connection`` already inside
+a transaction, knows nothing of Flask, and raises the errors in
+``placement_pci.errors``.  Orchestration across table families lives in
+``placement_pci.services``.
+"""

@@ -8,7 +8,6 @@ import uuid
 
 import pytest
 
-from placement_pci.store.snapshot import SnapshotCache
 from tests import databases
 from tests.conftest import ApiClient, make_app
 
@@ -119,7 +118,6 @@ def _second_worker(database):
     url = database.url.render_as_string(hide_password=False)
     other = databases.migrated_database(url)
     app = make_app(other)
-    app.config["CANDIDATE_SNAPSHOTS"] = SnapshotCache()
     return other, ApiClient(app.test_client())
 
 
@@ -190,7 +188,7 @@ def test_repeated_query_same_body_until_a_write(api):
 
 
 def test_body_cache_keeps_only_small_bodies():
-    from placement_pci.store.allocation_candidates import BodyCache
+    from placement_pci.services.allocation_candidates import BodyCache
     cache = BodyCache()
     cache.MAX_BODY = 10
     assert "".join(cache.filling("small", iter(["ab", "cd"]))) == "abcd"

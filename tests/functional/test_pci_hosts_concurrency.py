@@ -63,7 +63,7 @@ def test_provider_changed_after_the_read_is_a_409(database):
     sync's read and its write (here simulated inside one transaction)."""
     from placement_pci import errors
     from placement_pci.pci import provider_tree
-    from placement_pci.store import pci_hosts
+    from placement_pci.services import host_sync as pci_hosts
 
     pci_hosts.sync_host(database, "compute1", SEED_BODY)
     planned = provider_tree.plan_host_request(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 
 from placement_pci.candidates.request_group import CandidateRequest, RequestGroup
-from placement_pci.candidates.snapshot import ProviderGraph
+from placement_pci.candidates.graph import ProviderGraph
 
 Answer = tuple[frozenset, frozenset]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from placement_pci.candidates.snapshot import Inventory, ProviderGraph
+from placement_pci.candidates.graph import Inventory, ProviderGraph
 from tests.unit.candidates.graphs import GraphBuilder, RESOURCE_CLASSES, TRAITS
 
 AGG = "aaaaaaaa-0000-0000-0000-000000000001"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from placement_pci.candidates.query import parse_candidate_query
-from placement_pci.candidates.snapshot import Inventory
+from placement_pci.candidates.graph import Inventory
 from placement_pci.candidates.solver import (
     DEPTH_FIRST, SolverOptions, solve)
 from placement_pci.errors import BadRequest

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from placement_pci.candidates.request_group import CandidateRequest, RequestGroup
-from placement_pci.candidates.snapshot import (Inventory, InventoryRow,
+from placement_pci.candidates.graph import (Inventory, InventoryRow,
                                                ProviderGraph, ProviderRow)
 from placement_pci.pci.diagnosis import diagnose
 

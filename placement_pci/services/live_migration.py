@@ -25,8 +25,8 @@ from placement_pci.pci.hostdev_xml import hostdevs_xml
 from placement_pci.pci.live_migration import AssignedDevice
 from placement_pci.pci.request_groups import translate_body
 from placement_pci.settings import Settings
-from placement_pci.store import pci_candidates, pci_claims
-from placement_pci.store.snapshot import SnapshotCache
+from placement_pci.services import pci_candidates, pci_claims
+from placement_pci.services.snapshot_cache import SnapshotCache
 
 DEVICES = tables.pci_devices
 RP = tables.resource_providers
@@ -52,16 +52,16 @@ def _source_roots(database: Database, claim: pci_claims.Claim) -> list[str]:
     return sorted(rows)
 
 
-def destinations(database: Database, settings: Settings, consumer_uuid: str,
-                 limit: int | None = None,
-                 cache: SnapshotCache | None = None) -> pci_candidates.Candidates:
+def destinations(database: Database, snapshots: SnapshotCache,
+                 settings: Settings, consumer_uuid: str,
+                 limit: int | None = None) -> pci_candidates.Candidates:
     claim = check(database, consumer_uuid)
     translated = translate_body(claim.request, [])
     suffixes = [group.suffix for group, _ in translated.alias_groups()]
     request = live_migration.destination_request(translated.request, suffixes)
     return pci_candidates.find_candidates(
-        database, settings, translated, request=request, limit=limit,
-        exclude_roots=_source_roots(database, claim), cache=cache)
+        database, snapshots, settings, translated, request=request, limit=limit,
+        exclude_roots=_source_roots(database, claim))
 
 
 @dataclass

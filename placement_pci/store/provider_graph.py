@@ -1,6 +1,7 @@
-"""Load the candidate engine's ProviderGraph from the database, and cache it.
+"""Read the candidate engine's ProviderGraph from the database: a full load,
+a fingerprint of the tables it depends on, and an incremental refresh.
 
-Each worker process keeps one snapshot.  Before answering, a request reads
+Each worker process keeps one snapshot (``services.snapshot_cache``).  Before answering, a request reads
 a cheap fingerprint of everything the snapshot depends on (a handful of
 counts, sums and maxima over the provider, inventory, allocation, trait
 and aggregate tables, one round trip).  Every write that matters moves
@@ -16,19 +17,13 @@ snapshot older than what was committed when it arrived.
 """
 from __future__ import annotations
 
-import gc
-import threading
-import weakref
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from placement_pci.candidates.snapshot import (
+from placement_pci.candidates.graph import (
     Inventory, InventoryRow, Provider, ProviderGraph, ProviderRow)
 from placement_pci.db import tables
-from placement_pci.db.engine import Database
 
 RP = tables.resource_providers
 INV = tables.inventories
@@ -173,7 +168,6 @@ def load_graph(connection: Connection) -> ProviderGraph:
 
 
 _CHUNK = 500
-FREEZE_FROM_PROVIDERS = 2000
 # Beyond this share of changed providers a full load is as cheap.
 _INCREMENTAL_LIMIT = 0.25
 
@@ -398,65 +392,3 @@ def refresh_graph(connection: Connection, old: ProviderGraph,
     if same_shape:
         return old.replacing(replaced, trait_names)
     return ProviderGraph(providers, old.resource_classes, trait_names)
-
-
-@dataclass
-class _Cached:
-    fingerprint: Fingerprint
-    graph: ProviderGraph
-
-
-class SnapshotCache:
-    """One ProviderGraph per Database object, reloaded when the database's
-    fingerprint moves.  ``loads`` counts full reloads."""
-
-    def __init__(self, loader: Callable[[Connection], ProviderGraph] = load_graph
-                 ) -> None:
-        self._loader = loader
-        self._cached: weakref.WeakKeyDictionary[Database, _Cached] = (
-            weakref.WeakKeyDictionary())
-        self._lock = threading.Lock()
-        self.loads = 0
-
-    def graph(self, database: Database) -> ProviderGraph:
-        """A snapshot at least as new as every write committed before now."""
-        with database.read() as connection:
-            fingerprint = read_fingerprint(connection)
-        cached = self._cached.get(database)
-        if cached is not None and cached.fingerprint == fingerprint:
-            return cached.graph
-        with self._lock:
-            cached = self._cached.get(database)
-            if cached is not None and cached.fingerprint == fingerprint:
-                return cached.graph
-            with database.read() as connection:
-                # Read the fingerprint again, before the rows: a write
-                # landing during the load makes the next request reload.
-                fingerprint = read_fingerprint(connection)
-                if cached is None or self._loader is not load_graph:
-                    graph = self._loader(connection)
-                else:
-                    graph = refresh_graph(
-                        connection, cached.graph,
-                        changed_sections(cached.fingerprint, fingerprint),
-                        (cached.fingerprint, fingerprint))
-            self.loads += 1
-            self._cached[database] = _Cached(fingerprint, graph)
-            # The snapshot is long-lived and acyclic: keep the cyclic
-            # garbage collector from rescanning it on every full pass
-            # (collect first so no cyclic garbage gets frozen with it).
-            # Small graphs are cheap to scan and not worth it.
-            if len(graph) >= FREEZE_FROM_PROVIDERS:
-                gc.collect()
-                gc.freeze()
-            return graph
-
-
-# The worker's cache: each gunicorn worker process has its own.
-_PROCESS_CACHE = SnapshotCache()
-
-
-def current_graph(database: Database,
-                  cache: SnapshotCache | None = None) -> ProviderGraph:
-    """The snapshot for ``database``, fresh as of this call."""
-    return (cache or _PROCESS_CACHE).graph(database)

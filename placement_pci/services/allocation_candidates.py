@@ -1,7 +1,8 @@
-"""Allocation candidates as a domain operation: snapshot + solver + render.
+"""Allocation candidates as a service: snapshot + solver + render.
 
-The HTTP handler and the PCI scheduling code both call ``find_candidates``
-with a parsed CandidateRequest; it knows nothing of Flask.
+GET /allocation_candidates calls ``stream_candidates`` with a parsed
+CandidateRequest and the app's snapshot cache; the PCI scheduling services
+share ``solver_options``.  Nothing here knows Flask.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from placement_pci.candidates.solver import (
     requested_classes, solve)
 from placement_pci.db.engine import Database
 from placement_pci.settings import Settings
-from placement_pci.store.snapshot import SnapshotCache, current_graph
+from placement_pci.services.snapshot_cache import SnapshotCache
 
 Microversion = tuple[int, int]
 
@@ -38,36 +39,15 @@ def solver_options(settings: Settings | None,
         nested_aware=nested_aware)
 
 
-def solve_candidates(database: Database, request: CandidateRequest,
-                     options: SolverOptions,
-                     cache: SnapshotCache | None = None
-                     ) -> tuple[Any, CandidateResult]:
-    """(graph, result): for callers that render or inspect themselves."""
-    graph = current_graph(database, cache)
-    return graph, solve(graph, request, options)
-
-
-def find_candidates(database: Database, request: CandidateRequest,
-                    microversion: Microversion = (1, 39),
-                    settings: Settings | None = None,
-                    cache: SnapshotCache | None = None) -> dict[str, Any]:
-    """The GET /allocation_candidates response body for ``request``.
-
-    Raises BadRequest for resource classes or traits the database lacks.
-    """
-    graph, result = solve_candidates(
-        database, request, solver_options(settings, microversion), cache)
-    return render_candidates(graph, result, microversion)
-
-
-def stream_candidates(database: Database, request: CandidateRequest,
+def stream_candidates(database: Database, snapshots: SnapshotCache,
+                      request: CandidateRequest,
                       microversion: Microversion = (1, 39),
-                      settings: Settings | None = None,
-                      cache: SnapshotCache | None = None) -> Iterator[str]:
-    """The same body as ``find_candidates`` as JSON text chunks, generated
-    while being sent.  Bad names raise BadRequest before this returns."""
+                      settings: Settings | None = None) -> Iterator[str]:
+    """The GET /allocation_candidates body for ``request`` as JSON text
+    chunks, generated while being sent.  Bad names raise BadRequest before
+    this returns."""
     options = solver_options(settings, microversion)
-    graph = current_graph(database, cache)
+    graph = snapshots.graph(database)
     answers = bounded_answers(graph, request, options)
     chunks = render_stream(graph, answers, requested_classes(request),
                            microversion, options.nested_aware)

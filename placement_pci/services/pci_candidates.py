@@ -16,23 +16,17 @@ from typing import Any, Iterable
 from placement_pci import errors
 from placement_pci.candidates import render, solver
 from placement_pci.candidates.request_group import CandidateRequest
-from placement_pci.candidates.snapshot import ProviderGraph
+from placement_pci.candidates.graph import ProviderGraph
 from placement_pci.db.engine import Database
 from placement_pci.pci import diagnosis
 from placement_pci.pci.request_groups import TranslatedRequest
 from placement_pci.pci.request_rendering import render_request_groups
 from placement_pci.settings import Settings
-from placement_pci.store.allocation_candidates import solver_options
-from placement_pci.store.snapshot import SnapshotCache, current_graph
+from placement_pci.services.allocation_candidates import solver_options
+from placement_pci.services.snapshot_cache import SnapshotCache
 
 MICROVERSION = (1, 39)
 MAX_LIMIT = 1000
-
-
-def load_graph(database: Database,
-               cache: SnapshotCache | None = None) -> ProviderGraph:
-    """The candidate engine's snapshot, fresh as of this call."""
-    return current_graph(database, cache)
 
 
 def root_by_name(graph: ProviderGraph, hostname: str) -> str:
@@ -88,16 +82,15 @@ def _device_map(graph: ProviderGraph, translated: TranslatedRequest,
     return devices
 
 
-def find_candidates(database: Database, settings: Settings,
-                    translated: TranslatedRequest, *,
+def find_candidates(database: Database, snapshots: SnapshotCache,
+                    settings: Settings, translated: TranslatedRequest, *,
                     request: CandidateRequest | None = None,
                     limit: int | None = None, hostname: str | None = None,
-                    exclude_roots: Iterable[str] = (),
-                    cache: SnapshotCache | None = None) -> Candidates:
+                    exclude_roots: Iterable[str] = ()) -> Candidates:
     """Candidates for a translated request (or ``request``, a variant of
     its groups such as the live-migration one), optionally on one host and
     never on ``exclude_roots`` (root provider uuids)."""
-    graph = load_graph(database, cache)
+    graph = snapshots.graph(database)
     request = request or translated.request
     root_uuid = root_by_name(graph, hostname) if hostname else None
     request = _limited(request, root_uuid)
@@ -132,11 +125,11 @@ def find_candidates(database: Database, settings: Settings,
     return Candidates(render_request_groups(translated), rendered, summaries)
 
 
-def diagnose(database: Database, request: CandidateRequest,
-             hostname: str | None = None,
-             cache: SnapshotCache | None = None) -> dict[str, Any]:
+def diagnose(database: Database, snapshots: SnapshotCache,
+             request: CandidateRequest,
+             hostname: str | None = None) -> dict[str, Any]:
     """Per host: candidate or not, and every reason why not."""
-    graph = load_graph(database, cache)
+    graph = snapshots.graph(database)
     solver.check_names(graph, request)
     roots = [root_by_name(graph, hostname)] if hostname else None
     verdicts = diagnosis.diagnose(graph, request, roots)

@@ -1,0 +1,65 @@
+"""The worker's candidate snapshot: one ProviderGraph per Database, kept
+current against the database fingerprint (``store.provider_graph``).
+
+The Flask app owns one ``SnapshotCache`` (``app.extensions``); services get
+it passed in, so two apps in one process (tests model several workers that
+way) never share a snapshot.
+"""
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Connection
+
+from placement_pci.candidates.graph import ProviderGraph
+from placement_pci.db.engine import Database
+from placement_pci.store.provider_graph import (
+    Fingerprint, changed_sections, load_graph, read_fingerprint, refresh_graph)
+
+
+@dataclass
+class _Cached:
+    fingerprint: Fingerprint
+    graph: ProviderGraph
+
+
+class SnapshotCache:
+    """One ProviderGraph per Database object, reloaded when the database's
+    fingerprint moves.  ``loads`` counts reloads (full or incremental)."""
+
+    def __init__(self, loader: Callable[[Connection], ProviderGraph] = load_graph
+                 ) -> None:
+        self._loader = loader
+        self._cached: weakref.WeakKeyDictionary[Database, _Cached] = (
+            weakref.WeakKeyDictionary())
+        self._lock = threading.Lock()
+        self.loads = 0
+
+    def graph(self, database: Database) -> ProviderGraph:
+        """A snapshot at least as new as every write committed before now."""
+        with database.read() as connection:
+            fingerprint = read_fingerprint(connection)
+        cached = self._cached.get(database)
+        if cached is not None and cached.fingerprint == fingerprint:
+            return cached.graph
+        with self._lock:
+            cached = self._cached.get(database)
+            if cached is not None and cached.fingerprint == fingerprint:
+                return cached.graph
+            with database.read() as connection:
+                # Read the fingerprint again, before the rows: a write
+                # landing during the load makes the next request reload.
+                fingerprint = read_fingerprint(connection)
+                if cached is None or self._loader is not load_graph:
+                    graph = self._loader(connection)
+                else:
+                    graph = refresh_graph(
+                        connection, cached.graph,
+                        changed_sections(cached.fingerprint, fingerprint),
+                        (cached.fingerprint, fingerprint))
+            self.loads += 1
+            self._cached[database] = _Cached(fingerprint, graph)
+            return graph
