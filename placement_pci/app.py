@@ -1,9 +1,7 @@
 """create_app(settings): the Flask application with every API blueprint."""
 from __future__ import annotations
 
-import importlib
 import logging
-import pkgutil
 import uuid
 
 import flask
@@ -11,7 +9,11 @@ import flask
 from placement_pci import errors
 from placement_pci.db import migrations
 from placement_pci.db.engine import Database
-from placement_pci.http import auth, cors, error_rendering, microversion
+from placement_pci.http import (
+    aggregates, allocation_candidates, allocations, auth, cors, error_rendering,
+    inventories, microversion, openapi, pci_claims, pci_hosts, pci_requests,
+    pci_scheduling, reshaper, resource_classes, resource_providers, root, traits,
+    usages)
 from placement_pci.services.snapshot_cache import SnapshotCache
 from placement_pci.settings import Settings
 
@@ -49,22 +51,21 @@ def create_app(settings: Settings | None = None, *,
     # sees the final response, as oslo.middleware's outer filter does.
     cors.install(app, settings)
     app.after_request(_finish_response)
-    for blueprint in _blueprints():
+    for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     return app
 
 
-def _blueprints() -> list[flask.Blueprint]:
-    import placement_pci.http as http_package
-
-    found = []
-    for module_info in sorted(pkgutil.iter_modules(http_package.__path__),
-                              key=lambda m: m.name):
-        module = importlib.import_module(f"placement_pci.http.{module_info.name}")
-        blueprint = getattr(module, "blueprint", None)
-        if isinstance(blueprint, flask.Blueprint):
-            found.append(blueprint)
-    return found
+# Every API resource, registered explicitly: a module that is not listed
+# here serves nothing.
+BLUEPRINTS = (
+    root.blueprint, openapi.blueprint,
+    resource_providers.blueprint, inventories.blueprint, traits.blueprint,
+    resource_classes.blueprint, aggregates.blueprint, allocations.blueprint,
+    usages.blueprint, allocation_candidates.blueprint, reshaper.blueprint,
+    pci_hosts.blueprint, pci_requests.blueprint, pci_claims.blueprint,
+    pci_scheduling.blueprint,
+)
 
 
 def _start_request() -> None:

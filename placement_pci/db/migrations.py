@@ -11,7 +11,7 @@ from placement_pci import names
 from placement_pci.db import tables
 from placement_pci.db.engine import Database, insert_ignoring_duplicates
 
-ALEMBIC_DIR = Path(__file__).resolve().parents[2] / "alembic"
+ALEMBIC_DIR = Path(__file__).resolve().parent / "alembic"
 
 
 def alembic_config(url: str) -> Config:

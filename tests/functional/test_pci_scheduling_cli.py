@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from placement_pci.cli import main
-from placement_pci.cli_scheduling import render_table
+from placement_pci.cli.scheduling import render_table
 
 from tests.seeds import A16_ALIAS, A16_DEVICES, A16_SPEC
 

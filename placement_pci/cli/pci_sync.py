@@ -3,7 +3,7 @@
 ``pci sync`` builds the body of ``PUT /pci/hosts/{hostname}`` from files
 (a JSON body, device list, device specs as JSON or as a nova.conf) and/or
 from the local sysfs, then sends it to the service at ``--url`` or, with
-``--local``, applies it directly to the configured database.
+``--local``, runs the same handler in-process on the configured database.
 """
 from __future__ import annotations
 
@@ -17,12 +17,9 @@ from typing import Any
 
 import click
 
-from placement_pci import errors
-from placement_pci.cli_http import call_service
+from placement_pci.cli import transport
+from placement_pci.cli.transport import TOKEN_ENV, URL_ENV
 from placement_pci.host_agent import nova_conf, sysfs
-
-TOKEN_ENV = "PLACEMENT_PCI_TOKEN"
-URL_ENV = "PLACEMENT_PCI_URL"
 
 
 @click.group("pci")
@@ -90,34 +87,13 @@ def build_body(*, body_file: str | None, device_spec_file: str | None,
     return body
 
 
-def _put_remote(url: str, token: str | None, hostname: str,
-                body: dict[str, Any], dry_run: bool) -> tuple[int, Any]:
-    path = f"/pci/hosts/{urllib.parse.quote(hostname, safe='')}"
-    if dry_run:
-        path += "?dry_run=true"
-    return call_service(url, "PUT", path, body, token=token, timeout=60)
-
-
-def _apply_local(context: click.Context, hostname: str,
-                 body: dict[str, Any], dry_run: bool) -> tuple[int, Any]:
-    from placement_pci.cli import _settings
-    from placement_pci.db import migrations
-    from placement_pci.db.engine import Database
-    from placement_pci.services import host_sync as pci_hosts
-
-    settings = _settings(context.find_root())
-    database = Database(settings.database_url)
-    try:
-        migrations.upgrade(database)
-        tree = pci_hosts.sync_host(database, hostname, body,
-                                   dry_run=dry_run)
-        return 200, tree.as_dict()
-    except errors.PlacementError as error:
-        return error.status, {"errors": [{
-            "status": error.status, "code": error.code,
-            "detail": error.detail}]}
-    finally:
-        database.dispose()
+def _send(context: click.Context, url: str | None, token: str | None,
+          local: bool) -> transport.Send:
+    if local:
+        return transport.in_process(context).send
+    if url:
+        return transport.remote(url, token).send
+    raise click.UsageError(f"give --url (or {URL_ENV}) or --local")
 
 
 @group.command("sync")
@@ -168,12 +144,11 @@ def sync(context: click.Context, hostname: str | None,
         click.echo(json.dumps(body, indent=2, sort_keys=True))
         return
     hostname = hostname or socket.gethostname()
-    if local:
-        status, document = _apply_local(context, hostname, body, dry_run)
-    elif url:
-        status, document = _put_remote(url, token, hostname, body, dry_run)
-    else:
-        raise click.UsageError(f"give --url (or {URL_ENV}) or --local")
+    send = _send(context, url, token, local)
+    path = f"/pci/hosts/{urllib.parse.quote(hostname, safe='')}"
+    if dry_run:
+        path += "?dry_run=true"
+    status, document = send("PUT", path, body)
     click.echo(json.dumps(document, indent=2, sort_keys=True))
     if status >= 400:
         for error in (document or {}).get("errors", []):

@@ -1,35 +1,13 @@
-"""The ``placement-pci`` command: serve, db upgrade, and the PCI tools."""
+"""Server-side commands: serve, db, openapi."""
 from __future__ import annotations
-
-import importlib
-import sys
 
 import click
 
+from placement_pci.cli.context import settings_from
 from placement_pci.settings import Settings
 
-# Sub-command groups that live in their own modules; each exposes ``group``.
-EXTRA_COMMAND_MODULES = ("placement_pci.cli_pci", "placement_pci.cli_scheduling")
 
-
-@click.group()
-@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),
-              help="ini file with a [placement_pci] section")
-@click.pass_context
-def main(context: click.Context, config_file: str | None) -> None:
-    """placement_pci: Placement-compatible PCI scheduling service."""
-    context.ensure_object(dict)
-    context.obj["config_file"] = config_file
-
-
-def _settings(context: click.Context, **overrides: object) -> Settings:
-    try:
-        return Settings.load(context.obj.get("config_file"), **overrides)
-    except ValueError as error:
-        raise click.UsageError(str(error)) from None
-
-
-@main.command()
+@click.command()
 @click.option("--bind", default=None, help="HOST:PORT to listen on (default 127.0.0.1:8778)")
 @click.option("--workers", type=int, default=None, help="gunicorn worker processes")
 @click.option("--threads", type=int, default=None, help="threads per worker")
@@ -43,7 +21,7 @@ def serve(context: click.Context, bind: str | None, workers: int | None,
     from placement_pci.db import migrations
     from placement_pci.db.engine import Database
 
-    settings = _settings(context, bind=bind, workers=workers, threads=threads)
+    settings = settings_from(context, bind=bind, workers=workers, threads=threads)
     _check_policy(settings)
     database = Database(settings.database_url)
     migrations.upgrade(database)
@@ -83,7 +61,7 @@ def _check_policy(settings: Settings) -> None:
         raise click.UsageError(str(error)) from None
 
 
-@main.group()
+@click.group()
 def db() -> None:
     """Database schema management."""
 
@@ -95,14 +73,14 @@ def db_upgrade(context: click.Context) -> None:
     from placement_pci.db import migrations
     from placement_pci.db.engine import Database
 
-    settings = _settings(context)
+    settings = settings_from(context)
     database = Database(settings.database_url)
     migrations.upgrade(database)
     database.dispose()
     click.echo("database is at the newest schema revision")
 
 
-@main.command()
+@click.command()
 @click.option("--output", type=click.Path(dir_okay=False), default=None,
               help="write to this file instead of standard output")
 def openapi(output: str | None) -> None:
@@ -120,23 +98,3 @@ def openapi(output: str | None) -> None:
             handle.write(text)
     else:
         click.echo(text, nl=False)
-
-
-def _register_extra_commands() -> None:
-    for module_name in EXTRA_COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name == module_name:
-                continue
-            raise
-        group = getattr(module, "group", None)
-        if isinstance(group, click.Command):
-            main.add_command(group)
-
-
-_register_extra_commands()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -15,64 +15,17 @@ from typing import Any, Callable, Iterable
 
 import click
 
-from placement_pci.cli_http import call_service
+from placement_pci.cli.transport import TOKEN_ENV, URL_ENV, Api, in_process, remote
 
-TOKEN_ENV = "PLACEMENT_PCI_TOKEN"
-URL_ENV = "PLACEMENT_PCI_URL"
-API_VERSION_HEADER = {"OpenStack-API-Version": "placement 1.39"}
-
-
-# --- transport ------------------------------------------------------------------
-
-class Api:
-    """Sends requests to the service; returns (status, JSON body)."""
-
-    def __init__(self, send: Callable[[str, str, Any], tuple[int, Any]]) -> None:
-        self._send = send
-
-    def call(self, method: str, path: str, body: Any = None,
-             expect: Iterable[int] = (200, 201, 204)) -> Any:
-        status, document = self._send(method, path, body)
-        if status not in tuple(expect):
-            errors = (document or {}).get("errors") if isinstance(document, dict) \
-                else None
-            if errors:
-                detail = "; ".join(
-                    f"{e.get('detail')} ({e.get('code', 'no code')})" for e in errors)
-            else:
-                detail = json.dumps(document)
-            raise click.ClickException(f"HTTP {status}: {detail}")
-        return document
-
-
-def _remote(url: str, token: str | None) -> Api:
-    def send(method: str, path: str, body: Any) -> tuple[int, Any]:
-        return call_service(url, method, path, body, token=token,
-                            headers=API_VERSION_HEADER)
-    return Api(send)
-
-
-def _local(context: click.Context) -> Api:
-    from placement_pci.app import create_app
-    from placement_pci.cli import _settings
-
-    settings = _settings(context.find_root(), auth_strategy="none")
-    client = create_app(settings).test_client()
-
-    def send(method: str, path: str, body: Any) -> tuple[int, Any]:
-        response = client.open(path, method=method, json=body,
-                               headers=API_VERSION_HEADER)
-        return response.status_code, response.get_json(silent=True)
-    return Api(send)
 
 
 def _api(context: click.Context) -> Api:
     options = context.find_object(dict)["scheduling"]
     if options["local"]:
-        return _local(context)
+        return in_process(context)
     if not options["url"]:
         raise click.UsageError(f"give --url (or {URL_ENV}) or --local")
-    return _remote(options["url"], options["token"])
+    return remote(options["url"], options["token"])
 
 
 # --- output -----------------------------------------------------------------------

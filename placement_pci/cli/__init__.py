@@ -1,0 +1,38 @@
+"""The ``placement-pci`` command.
+
+Server-side commands (``serve``, ``db``, ``openapi``) live in
+``cli/server.py``; the PCI client commands in ``cli/pci_sync.py`` and
+``cli/scheduling.py``; all client commands talk to the service through the
+one transport in ``cli/transport.py``.  Every command is registered here,
+explicitly.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from placement_pci import __version__
+from placement_pci.cli import pci_sync, scheduling, server
+
+
+@click.group()
+@click.version_option(__version__, prog_name="placement-pci")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),
+              help="ini file with a [placement_pci] section")
+@click.pass_context
+def main(context: click.Context, config_file: str | None) -> None:
+    """placement_pci: Placement-compatible PCI scheduling service."""
+    context.ensure_object(dict)
+    context.obj["config_file"] = config_file
+
+
+main.add_command(server.serve)
+main.add_command(server.db)
+main.add_command(server.openapi)
+main.add_command(pci_sync.group)
+main.add_command(scheduling.group)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
