@@ -16,6 +16,7 @@ target's median over each other target's median (higher is faster).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import math
@@ -162,10 +163,9 @@ def warm_up(client: PlacementClient, query: NamedQuery, parallel: int,
     def one(_: int) -> None:
         with requests.Session() as session:
             session.headers.update(client.headers)
-            try:
+            # The timed rounds record what goes wrong.
+            with contextlib.suppress(requests.RequestException):
                 session.get(client.base_url + query.path, timeout=(10, timeout))
-            except requests.RequestException:
-                pass  # the timed rounds record what goes wrong
 
     with ThreadPoolExecutor(max_workers=parallel) as pool:
         list(pool.map(one, range(parallel)))

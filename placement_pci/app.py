@@ -10,10 +10,26 @@ from placement_pci import errors
 from placement_pci.db import migrations
 from placement_pci.db.engine import Database
 from placement_pci.http import (
-    aggregates, allocation_candidates, allocations, auth, cors, error_rendering,
-    inventories, microversion, openapi, pci_claims, pci_hosts, pci_requests,
-    pci_scheduling, reshaper, resource_classes, resource_providers, root, traits,
-    usages)
+    aggregates,
+    allocation_candidates,
+    allocations,
+    auth,
+    cors,
+    error_rendering,
+    inventories,
+    microversion,
+    openapi,
+    pci_claims,
+    pci_hosts,
+    pci_requests,
+    pci_scheduling,
+    reshaper,
+    resource_classes,
+    resource_providers,
+    root,
+    traits,
+    usages,
+)
 from placement_pci.services.snapshot_cache import SnapshotCache
 from placement_pci.settings import Settings
 

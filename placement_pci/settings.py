@@ -62,7 +62,7 @@ class Settings:
     @classmethod
     def load(cls, config_file: str | os.PathLike | None = None,
              environ: dict[str, str] | None = None,
-             **overrides: object) -> "Settings":
+             **overrides: object) -> Settings:
         """Defaults, then the ini file, then the environment, then overrides."""
         environ = os.environ if environ is None else environ
         values: dict[str, object] = {}

@@ -70,9 +70,8 @@ def empty_database(database: Database) -> None:
                 connection.execute(sa.update(table).values(
                     root_provider_id=None, parent_provider_id=None))
                 connection.execute(sa.delete(table))
-            elif table is tables.traits:
-                connection.execute(sa.delete(table).where(table.c.name.like("CUSTOM\\_%", escape="\\")))
-            elif table is tables.resource_classes:
-                connection.execute(sa.delete(table).where(table.c.name.like("CUSTOM\\_%", escape="\\")))
+            elif table is tables.traits or table is tables.resource_classes:
+                custom = table.c.name.like("CUSTOM\\_%", escape="\\")
+                connection.execute(sa.delete(table).where(custom))
             else:
                 connection.execute(sa.delete(table))

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from placement_pci.candidates.request_group import CandidateRequest, RequestGroup
 from placement_pci.candidates.graph import Provider, ProviderGraph
+from placement_pci.candidates.request_group import CandidateRequest, RequestGroup
 from placement_pci.errors import BadRequest
-
 
 # -- names ----------------------------------------------------------
 

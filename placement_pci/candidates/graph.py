@@ -141,7 +141,7 @@ class ProviderGraph:
         self._memo_lock = threading.Lock()
 
     def replacing(self, changed: Iterable[Provider],
-                  traits: Iterable[str] | None = None) -> "ProviderGraph":
+                  traits: Iterable[str] | None = None) -> ProviderGraph:
         """A new graph with some providers replaced by new versions of
         themselves (same ids, same place in their tree), indexes updated
         only where those providers' classes, traits or aggregates moved."""
@@ -212,7 +212,7 @@ class ProviderGraph:
               provider_traits: Iterable[tuple[int, str]] = (),
               provider_aggregates: Iterable[tuple[int, str]] = (),
               resource_classes: Iterable[str] = (),
-              traits: Iterable[str] = ()) -> "ProviderGraph":
+              traits: Iterable[str] = ()) -> ProviderGraph:
         """Build from plain rows: (provider id, class, used) usages,
         (provider id, trait name) and (provider id, aggregate uuid) pairs."""
         inventory_map: dict[int, dict[str, Inventory]] = defaultdict(dict)

@@ -16,10 +16,10 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from placement_pci.candidates.request_group import CandidateRequest, RequestGroup
 from placement_pci.errors import (
-    BadRequest,
     QUERY_BAD_VALUE,
     QUERY_DUPLICATE_KEY,
     QUERY_MISSING_VALUE,
+    BadRequest,
 )
 
 Microversion = tuple[int, int]
@@ -35,7 +35,7 @@ _INVALID = "Invalid query string parameters"
 def _group_key_pattern(microversion: Microversion) -> re.Pattern[str]:
     keys = GROUP_KEYS if microversion >= (1, 31) else GROUP_KEYS[:3]
     suffix = _STRING_SUFFIX if microversion >= (1, 33) else _NUMERIC_SUFFIX
-    return re.compile(r"^(%s)(%s)?$" % ("|".join(keys), suffix))
+    return re.compile(r"^({})({})?$".format("|".join(keys), suffix))
 
 
 def _is_accepted_key(key: str, microversion: Microversion) -> bool:
@@ -74,7 +74,7 @@ def _unexpected_keys_message(unexpected: list[str],
                 f"({names} {'was' if verb_one else 'were'} unexpected)")
     keys = GROUP_KEYS if microversion >= (1, 31) else GROUP_KEYS[:3]
     suffix = _STRING_SUFFIX if microversion >= (1, 33) else _NUMERIC_SUFFIX
-    patterns = sorted("^%s(%s)?$" % (key, suffix) for key in keys)
+    patterns = sorted(f"^{key}({suffix})?$" for key in keys)
     names = ", ".join(repr(key) for key in sorted(unexpected))
     return (f"{names} {'does' if verb_one else 'do'} not match any of the "
             f"regexes: {', '.join(repr(p) for p in patterns)}")

@@ -14,8 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from placement_pci.candidates.graph import ProviderGraph
-from placement_pci.candidates.solver import (
-    AllocationRequest, CandidateResult, summary_provider_ids)
+from placement_pci.candidates.solver import AllocationRequest, CandidateResult, summary_provider_ids
 
 Microversion = tuple[int, int]
 

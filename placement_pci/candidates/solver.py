@@ -27,9 +27,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from placement_pci.candidates.feasibility import (
-    allowed_roots, check_names, granular_options, unsuffixed_options)
-from placement_pci.candidates.request_group import CandidateRequest
+    allowed_roots,
+    check_names,
+    granular_options,
+    unsuffixed_options,
+)
 from placement_pci.candidates.graph import ProviderGraph
+from placement_pci.candidates.request_group import CandidateRequest
 from placement_pci.candidates.tree_search import Step, TreeSearch
 
 BREADTH_FIRST = "breadth-first"

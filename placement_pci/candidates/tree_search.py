@@ -16,8 +16,8 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from placement_pci.candidates.request_group import CandidateRequest
 from placement_pci.candidates.graph import Provider, ProviderGraph
+from placement_pci.candidates.request_group import CandidateRequest
 
 
 @dataclass

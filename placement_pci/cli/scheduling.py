@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import os
 import urllib.parse
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import click
 
 from placement_pci.cli.transport import TOKEN_ENV, URL_ENV, Api, in_process, remote
-
 
 
 def _api(context: click.Context) -> Api:

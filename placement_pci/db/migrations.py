@@ -4,9 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
 from alembic.config import Config
 
+from alembic import command
 from placement_pci import names
 from placement_pci.db import tables
 from placement_pci.db.engine import Database, insert_ignoring_duplicates

@@ -8,7 +8,8 @@ import flask
 
 from placement_pci import errors
 from placement_pci.http import microversion, util
-from placement_pci.schemas import allocations as schemas, base
+from placement_pci.schemas import allocations as schemas
+from placement_pci.schemas import base
 from placement_pci.store import allocations as store
 from placement_pci.store.allocations import ConsumerAllocations
 from placement_pci.store.providers import canonical_uuid

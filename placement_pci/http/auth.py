@@ -42,17 +42,22 @@ ROUTE_POLICIES: Mapping[str, RoutePolicy | None] = {
     "openapi.document": PUBLIC,
 
     "resource_providers.list_resource_providers": RoutePolicy("placement:resource_providers:list"),
-    "resource_providers.create_resource_provider": RoutePolicy("placement:resource_providers:create"),
+    "resource_providers.create_resource_provider":
+        RoutePolicy("placement:resource_providers:create"),
     "resource_providers.show_resource_provider": RoutePolicy("placement:resource_providers:show"),
-    "resource_providers.update_resource_provider": RoutePolicy("placement:resource_providers:update"),
-    "resource_providers.delete_resource_provider": RoutePolicy("placement:resource_providers:delete"),
+    "resource_providers.update_resource_provider":
+        RoutePolicy("placement:resource_providers:update"),
+    "resource_providers.delete_resource_provider":
+        RoutePolicy("placement:resource_providers:delete"),
 
     "inventories.list_inventories": RoutePolicy("placement:resource_providers:inventories:list"),
     "inventories.create_inventory": RoutePolicy("placement:resource_providers:inventories:create"),
     "inventories.show_inventory": RoutePolicy("placement:resource_providers:inventories:show"),
-    "inventories.replace_inventories": RoutePolicy("placement:resource_providers:inventories:update"),
+    "inventories.replace_inventories":
+        RoutePolicy("placement:resource_providers:inventories:update"),
     "inventories.update_inventory": RoutePolicy("placement:resource_providers:inventories:update"),
-    "inventories.delete_inventories": RoutePolicy("placement:resource_providers:inventories:delete"),
+    "inventories.delete_inventories":
+        RoutePolicy("placement:resource_providers:inventories:delete"),
     "inventories.delete_inventory": RoutePolicy("placement:resource_providers:inventories:delete"),
 
     "aggregates.list_aggregates": RoutePolicy("placement:resource_providers:aggregates:list"),
@@ -76,12 +81,14 @@ ROUTE_POLICIES: Mapping[str, RoutePolicy | None] = {
     "allocations.get_allocations": RoutePolicy("placement:allocations:list"),
     "allocations.put_allocations": RoutePolicy("placement:allocations:update"),
     "allocations.delete_allocations": RoutePolicy("placement:allocations:delete"),
-    "allocations.get_provider_allocations": RoutePolicy("placement:resource_providers:allocations:list"),
+    "allocations.get_provider_allocations":
+        RoutePolicy("placement:resource_providers:allocations:list"),
 
     "usages.provider_usages": RoutePolicy("placement:resource_providers:usages"),
     "usages.total_usages": RoutePolicy("placement:usages", ("project_id",)),
 
-    "allocation_candidates.list_allocation_candidates": RoutePolicy("placement:allocation_candidates:list"),
+    "allocation_candidates.list_allocation_candidates":
+        RoutePolicy("placement:allocation_candidates:list"),
     "reshaper.reshape": RoutePolicy("placement:reshaper:reshape"),
 
     "pci_hosts.get_host": RoutePolicy("placement_pci:hosts:show"),
@@ -107,7 +114,8 @@ ROUTE_POLICIES: Mapping[str, RoutePolicy | None] = {
     "pci_claims.delete_claim": RoutePolicy("placement_pci:claims:delete"),
     "pci_claims.get_hostdev_xml": RoutePolicy("placement_pci:claims:hostdev_xml"),
     "pci_scheduling.post_live_migration_check": RoutePolicy("placement_pci:live_migration:check"),
-    "pci_scheduling.post_live_migration_destinations": RoutePolicy("placement_pci:live_migration:destinations"),
+    "pci_scheduling.post_live_migration_destinations":
+        RoutePolicy("placement_pci:live_migration:destinations"),
     "pci_scheduling.post_live_migration_plan": RoutePolicy("placement_pci:live_migration:plan"),
 }
 

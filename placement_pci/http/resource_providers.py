@@ -77,7 +77,8 @@ def _list_filters() -> ProviderFilters:
 
 @blueprint.route("/resource_providers", methods=["GET"])
 def list_resource_providers() -> flask.Response:
-    """List resource providers, filtered by name, uuid, member_of, resources, in_tree and required."""
+    """List resource providers, filtered by name, uuid, member_of,
+    resources, in_tree and required."""
     found = providers.list_providers(util.database(), _list_filters())
     response = util.json_response({"resource_providers": [serialize(p) for p in found]})
     return util.with_cache_headers(response, [p.last_modified for p in found])

@@ -140,9 +140,9 @@ def with_cache_headers(response: flask.Response,
     """From 1.15 GET responses carry last-modified and cache-control."""
     if microversion.is_at_least(15):
         stamps = [t for t in timestamps if t is not None]
-        newest = max(stamps) if stamps else datetime.datetime.now(datetime.timezone.utc)
+        newest = max(stamps) if stamps else datetime.datetime.now(datetime.UTC)
         if newest.tzinfo is None:
-            newest = newest.replace(tzinfo=datetime.timezone.utc)
+            newest = newest.replace(tzinfo=datetime.UTC)
         response.last_modified = newest
         response.headers["Cache-Control"] = "no-cache"
     return response

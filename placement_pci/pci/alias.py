@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from placement_pci import errors, names
 from placement_pci.pci.device_spec import entry_text, parse_strict_boolean, parse_traits_tag

@@ -23,11 +23,12 @@ in their aggregates and would drown the per-host answer).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
-from placement_pci.candidates.request_group import CandidateRequest, RequestGroup
 from placement_pci.candidates.graph import Provider, ProviderGraph
+from placement_pci.candidates.request_group import CandidateRequest, RequestGroup
 from placement_pci.candidates.solver import generate
 
 INVENTORY = "inventory"

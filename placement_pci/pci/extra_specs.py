@@ -12,8 +12,8 @@ are ignored.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from placement_pci import errors, names
 from placement_pci.pci.alias import NUMA_POLICIES

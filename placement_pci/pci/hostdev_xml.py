@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 import uuid as uuid_module
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 from placement_pci import errors
 from placement_pci.pci.address import AddressError, PciAddress, parse_address

@@ -15,8 +15,8 @@ assigned to the consumer and the request groups it was scheduled with.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 from placement_pci import errors
 from placement_pci.candidates.request_group import CandidateRequest

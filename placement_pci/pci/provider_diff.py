@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 import os_traits
 
 from placement_pci import errors
-from placement_pci.pci import host_devices
+from placement_pci.pci import host_devices, viommu
 from placement_pci.pci import provider_tree as tree_module
-from placement_pci.pci import viommu
 from placement_pci.pci.provider_tree import PlannedProvider, PlannedTree
 
 ALLOCATED_PF_VF_CHANGE = "placement_pci.allocated_pf_vf_change"
@@ -124,7 +123,7 @@ def is_managed_provider(hostname: str, name: str,
     """Whether a child of the host's root is one the sync owns."""
     if not name.startswith(f"{hostname}_"):
         return False
-    return (tree_module.ALWAYS_TRAITS <= traits
+    return (traits >= tree_module.ALWAYS_TRAITS
             or name.startswith(f"{hostname}_pci_"))
 
 

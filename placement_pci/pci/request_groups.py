@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from placement_pci import errors
 from placement_pci.candidates.request_group import CandidateRequest, RequestGroup
 from placement_pci.pci import extra_specs as specs_module
 from placement_pci.pci.alias import PciAlias, parse_aliases
+from placement_pci.pci.extra_specs import AliasItem, SchedulingHints, extra_specs_error
 from placement_pci.pci.viommu import MODEL_TRAITS
-from placement_pci.pci.extra_specs import (AliasItem, SchedulingHints,
-                                           extra_specs_error)
 
 MAX_ALIAS_DEVICES = 128
 MAX_SUFFIX_LENGTH = 64
@@ -48,7 +48,7 @@ class Flavor:
         return self.root_gb + self.ephemeral_gb + math.ceil(self.swap / 1024)
 
     @classmethod
-    def from_dict(cls, data: object) -> "Flavor":
+    def from_dict(cls, data: object) -> Flavor:
         if not isinstance(data, Mapping):
             raise errors.BadRequest("flavor must be a JSON object")
         allowed = FLAVOR_FIELDS + ("extra_specs",) + INFORMATIONAL_FIELDS
@@ -76,7 +76,7 @@ class Image:
     properties: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, data: object) -> "Image":
+    def from_dict(cls, data: object) -> Image:
         if data is None:
             return cls()
         if not isinstance(data, Mapping):

@@ -209,7 +209,8 @@ def _first_failure(messages: Any, path: tuple[str, ...] = ()) -> tuple[tuple[str
             if isinstance(value, list) and any(
                     isinstance(m, str) and m.startswith("additionalProperties")
                     for m in value):
-                return path, f"additionalProperties{_SEPARATOR}Additional properties are not allowed ({key!r} was unexpected)"
+                return path, (f"additionalProperties{_SEPARATOR}Additional properties "
+                              f"are not allowed ({key!r} was unexpected)")
         for key, value in messages.items():
             sub_path = path if key == "_schema" else path + (str(key),)
             return _first_failure(value, sub_path)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import marshmallow
 
 from placement_pci.schemas import base
-from placement_pci.schemas.allocations import (UUID_KEY_PATTERN, KeyedObject,
-                                               post_allocations_field)
+from placement_pci.schemas.allocations import UUID_KEY_PATTERN, KeyedObject, post_allocations_field
 from placement_pci.schemas.inventories import ReplaceInventories
 
 

@@ -9,17 +9,20 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import Any
 
 from placement_pci.candidates.feasibility import group_key
-from placement_pci.candidates.render import render_candidates, render_stream
+from placement_pci.candidates.render import render_stream
 from placement_pci.candidates.request_group import CandidateRequest
 from placement_pci.candidates.solver import (
-    BREADTH_FIRST, ORDERS, CandidateResult, SolverOptions, bounded_answers,
-    requested_classes, solve)
+    BREADTH_FIRST,
+    ORDERS,
+    SolverOptions,
+    bounded_answers,
+    requested_classes,
+)
 from placement_pci.db.engine import Database
-from placement_pci.settings import Settings
 from placement_pci.services.snapshot_cache import SnapshotCache
+from placement_pci.settings import Settings
 
 Microversion = tuple[int, int]
 

@@ -12,8 +12,9 @@
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -24,9 +25,9 @@ from placement_pci.pci import live_migration
 from placement_pci.pci.hostdev_xml import hostdevs_xml
 from placement_pci.pci.live_migration import AssignedDevice
 from placement_pci.pci.request_groups import translate_body
-from placement_pci.settings import Settings
 from placement_pci.services import pci_candidates, pci_claims
 from placement_pci.services.snapshot_cache import SnapshotCache
+from placement_pci.settings import Settings
 
 DEVICES = tables.pci_devices
 RP = tables.resource_providers

@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import copy
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from placement_pci import errors
 from placement_pci.candidates import render, solver
-from placement_pci.candidates.request_group import CandidateRequest
 from placement_pci.candidates.graph import ProviderGraph
+from placement_pci.candidates.request_group import CandidateRequest
 from placement_pci.db.engine import Database
 from placement_pci.pci import diagnosis
 from placement_pci.pci.request_groups import TranslatedRequest
 from placement_pci.pci.request_rendering import render_request_groups
-from placement_pci.settings import Settings
 from placement_pci.services.allocation_candidates import solver_options
 from placement_pci.services.snapshot_cache import SnapshotCache
+from placement_pci.settings import Settings
 
 MICROVERSION = (1, 39)
 MAX_LIMIT = 1000

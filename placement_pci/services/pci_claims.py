@@ -26,8 +26,9 @@ from __future__ import annotations
 import datetime
 import json
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -37,8 +38,7 @@ from placement_pci.db import tables
 from placement_pci.db.engine import Database, RetryTransaction
 from placement_pci.pci.hostdev_xml import PciHostdev
 from placement_pci.pci.live_migration import AssignedDevice
-from placement_pci.pci.request_groups import (GroupSource, TranslatedRequest,
-                                              translate_body)
+from placement_pci.pci.request_groups import GroupSource, TranslatedRequest, translate_body
 from placement_pci.pci.request_rendering import render_request_groups
 from placement_pci.store import allocations as allocation_store
 from placement_pci.store import consumers as consumer_store

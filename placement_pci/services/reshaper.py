@@ -21,8 +21,7 @@ from placement_pci.db import tables
 from placement_pci.db.engine import Database
 from placement_pci.store import allocations as allocation_store
 from placement_pci.store.allocations import ConsumerAllocations
-from placement_pci.store.inventories import (Inventory, load_inventories,
-                                             replace_inventories_locked)
+from placement_pci.store.inventories import Inventory, load_inventories, replace_inventories_locked
 from placement_pci.store.providers import load_provider
 
 RP = tables.resource_providers

@@ -17,7 +17,12 @@ from sqlalchemy.engine import Connection
 from placement_pci.candidates.graph import ProviderGraph
 from placement_pci.db.engine import Database
 from placement_pci.store.provider_graph import (
-    Fingerprint, changed_sections, load_graph, read_fingerprint, refresh_graph)
+    Fingerprint,
+    changed_sections,
+    load_graph,
+    read_fingerprint,
+    refresh_graph,
+)
 
 
 @dataclass

@@ -35,7 +35,8 @@ from sqlalchemy.engine import Connection
 from placement_pci import errors
 from placement_pci.db import tables
 from placement_pci.db.engine import Database, RetryTransaction
-from placement_pci.store import capacity, consumers as consumer_store
+from placement_pci.store import capacity
+from placement_pci.store import consumers as consumer_store
 from placement_pci.store.common import provider_by_uuid, utcnow
 
 ALLOC = tables.allocations

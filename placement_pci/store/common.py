@@ -16,7 +16,7 @@ RP = tables.resource_providers
 
 def utcnow() -> datetime.datetime:
     """Naive UTC timestamp (the schema stores naive DateTime)."""
-    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
 
 
 def provider_by_uuid(connection: Connection, uuid: str) -> Row:

@@ -85,7 +85,8 @@ def load_inventories(connection: Connection, provider_id: int) -> dict[str, Inve
     return _rows(connection, provider_id)
 
 
-def get_inventories(database: Database, provider_uuid: str) -> tuple[Provider, dict[str, Inventory]]:
+def get_inventories(database: Database, provider_uuid: str
+                    ) -> tuple[Provider, dict[str, Inventory]]:
     def read(connection: Connection):  # type: ignore[no-untyped-def]
         provider = load_provider(connection, provider_uuid)
         return provider, _rows(connection, provider.id)

@@ -1,7 +1,8 @@
 """Read the candidate engine's ProviderGraph from the database: a full load,
 a fingerprint of the tables it depends on, and an incremental refresh.
 
-Each worker process keeps one snapshot (``services.snapshot_cache``).  Before answering, a request reads
+Each worker process keeps one snapshot (``services.snapshot_cache``).
+Before answering, a request reads
 a cheap fingerprint of everything the snapshot depends on (a handful of
 counts, sums and maxima over the provider, inventory, allocation, trait
 and aggregate tables, one round trip).  Every write that matters moves
@@ -17,12 +18,16 @@ snapshot older than what was committed when it arrived.
 """
 from __future__ import annotations
 
-
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from placement_pci.candidates.graph import (
-    Inventory, InventoryRow, Provider, ProviderGraph, ProviderRow)
+    Inventory,
+    InventoryRow,
+    Provider,
+    ProviderGraph,
+    ProviderRow,
+)
 from placement_pci.db import tables
 
 RP = tables.resource_providers

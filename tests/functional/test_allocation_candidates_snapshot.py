@@ -6,10 +6,14 @@ import uuid
 
 import pytest
 
-from placement_pci.store import provider_graph as snapshot
 from placement_pci.services.snapshot_cache import SnapshotCache
+from placement_pci.store import provider_graph as snapshot
 from placement_pci.store.provider_graph import (
-    changed_sections, load_graph, read_fingerprint, refresh_graph)
+    changed_sections,
+    load_graph,
+    read_fingerprint,
+    refresh_graph,
+)
 from tests.conftest import ApiClient, make_app
 from tests.functional.test_allocation_candidates import add_provider, provider_uuid
 

@@ -7,7 +7,6 @@ import pytest
 from placement_pci.openapi import IGNORED_METHODS, build_document, openapi_path
 
 
-
 @pytest.fixture
 def backend():
     """The document does not depend on the database: SQLite is enough."""

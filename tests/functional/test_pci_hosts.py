@@ -7,12 +7,12 @@ import pytest
 import sqlalchemy as sa
 
 from placement_pci.db import tables
+from tests.seeds import A16_PF as PF
+from tests.seeds import A16_SPEC, X520_SPEC
 
 HOST = "compute1"
 URL = f"/pci/hosts/{HOST}"
 CONSUMER = "6a9b5d3c-0a8e-4f7c-9e1d-2b3c4d5e6f70"
-from tests.seeds import A16_PF as PF
-from tests.seeds import A16_SPEC, X520_SPEC
 
 VF4 = {"address": "0000:25:00.4", "vendor_id": "10de", "product_id": "25b6",
        "dev_type": "type-VF", "parent_addr": "0000:25:00.0", "numa_node": 0,

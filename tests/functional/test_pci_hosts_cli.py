@@ -10,8 +10,7 @@ from werkzeug.serving import make_server
 
 from placement_pci.cli import main
 from tests.conftest import ApiClient, make_app
-from tests.functional.test_pci_hosts import (A16_SPEC, PF, VF4, X520,
-                                             X520_SPEC)
+from tests.functional.test_pci_hosts import A16_SPEC, PF, VF4, X520, X520_SPEC
 from tests.unit.host_agent.test_sysfs import link, make_device
 
 HOST = "compute1"

@@ -68,16 +68,15 @@ def test_provider_changed_after_the_read_is_a_409(database):
     pci_hosts.sync_host(database, "compute1", SEED_BODY)
     planned = provider_tree.plan_host_request(
         "compute1", body(devices=[PF, VF4]))
-    with pytest.raises(errors.Conflict) as caught:
-        with database.write() as connection:
-            plan = pci_hosts._plan(connection, planned)
-            connection.execute(
-                sa.update(tables.resource_providers)
-                .where(tables.resource_providers.c.name
-                       == "compute1_0000:41:00.0")
-                .values(generation=tables.resource_providers.c.generation
-                        + 1))
-            pci_hosts._apply(connection, plan)
+    with pytest.raises(errors.Conflict) as caught, database.write() as connection:
+        plan = pci_hosts._plan(connection, planned)
+        connection.execute(
+            sa.update(tables.resource_providers)
+            .where(tables.resource_providers.c.name
+                   == "compute1_0000:41:00.0")
+            .values(generation=tables.resource_providers.c.generation
+                    + 1))
+        pci_hosts._apply(connection, plan)
     assert caught.value.code == "placement.concurrent_update"
     stored = pci_hosts.get_host(database, "compute1")
     assert "compute1_0000:41:00.0" in {p["name"] for p in stored.providers}

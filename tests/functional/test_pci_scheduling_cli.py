@@ -9,7 +9,6 @@ from click.testing import CliRunner
 
 from placement_pci.cli import main
 from placement_pci.cli.scheduling import render_table
-
 from tests.seeds import A16_ALIAS, A16_DEVICES, A16_SPEC
 
 NO_RESOURCES = ["--vcpus", "0", "--memory-mb", "0", "--root-gb", "0"]

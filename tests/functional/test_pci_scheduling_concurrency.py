@@ -87,7 +87,7 @@ def test_concurrent_vf_claims(app):
                 if d["dev_type"] == "type-VF" and d["assigned_to"]}
     by_consumer = {consumer: body for consumer, body in granted}
     assert set(assigned) == set(addresses)
-    for address, (consumer, provider) in assigned.items():
+    for consumer, provider in assigned.values():
         assert consumer in by_consumer
         assert provider in by_consumer[consumer]["allocations"]
     for provider in providers:

@@ -3,7 +3,8 @@ is never a 500 (bad input is a 4xx in Placement's error format)."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 SCALARS = st.none() | st.booleans() | st.integers(-3, 3) | st.text(max_size=6) \
     | st.sampled_from(["A16_16A:1", "a1:2", "type-VF", "CUSTOM_X", "10de",

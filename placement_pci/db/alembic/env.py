@@ -3,7 +3,6 @@ configuration (``sqlalchemy.url``) or by placement_pci's settings."""
 from __future__ import annotations
 
 from alembic import context
-
 from placement_pci.db.engine import make_engine
 from placement_pci.db.tables import metadata
 from placement_pci.settings import Settings

@@ -4,8 +4,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from placement_pci.candidates.graph import (
-    Inventory, InventoryRow, ProviderGraph, ProviderRow)
+from placement_pci.candidates.graph import Inventory, InventoryRow, ProviderGraph, ProviderRow
 
 RESOURCE_CLASSES = ("VCPU", "MEMORY_MB", "DISK_GB", "CUSTOM_GPU",
                     "SRIOV_NET_VF")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import itertools
 
-from placement_pci.candidates.request_group import CandidateRequest, RequestGroup
 from placement_pci.candidates.graph import ProviderGraph
+from placement_pci.candidates.request_group import CandidateRequest, RequestGroup
 
 Answer = tuple[frozenset, frozenset]
 

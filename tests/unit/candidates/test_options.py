@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from placement_pci.candidates.solver import BREADTH_FIRST, DEPTH_FIRST
-from placement_pci.settings import Settings
 from placement_pci.services.allocation_candidates import solver_options
+from placement_pci.settings import Settings
 
 
 @pytest.mark.parametrize("settings, version, expected", [

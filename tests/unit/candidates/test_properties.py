@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from placement_pci.candidates.request_group import CandidateRequest, RequestGroup
 from placement_pci.candidates.graph import Inventory
+from placement_pci.candidates.request_group import CandidateRequest, RequestGroup
 from placement_pci.candidates.solver import SolverOptions, solve
 from tests.unit.candidates.graphs import GraphBuilder, provider_uuid
 from tests.unit.candidates.reference import reference_answers

@@ -6,8 +6,7 @@ import json
 import pytest
 
 from placement_pci.candidates.render import render_candidates, render_stream
-from placement_pci.candidates.solver import (
-    SolverOptions, bounded_answers, requested_classes, solve)
+from placement_pci.candidates.solver import SolverOptions, bounded_answers, requested_classes, solve
 from tests.unit.candidates.test_solver import host_graph, query
 
 GPU_QUERY = "resources=VCPU:1&resources_G=CUSTOM_GPU:1"

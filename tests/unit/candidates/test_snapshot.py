@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from placement_pci.candidates.graph import Inventory, ProviderGraph
-from tests.unit.candidates.graphs import GraphBuilder, RESOURCE_CLASSES, TRAITS
+from tests.unit.candidates.graphs import RESOURCE_CLASSES, TRAITS, GraphBuilder
 
 AGG = "aaaaaaaa-0000-0000-0000-000000000001"
 

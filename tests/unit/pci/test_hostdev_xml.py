@@ -6,10 +6,14 @@ import xml.etree.ElementTree as ElementTree
 import pytest
 
 from placement_pci import errors
-from placement_pci.pci.hostdev_xml import (MdevHostdev, PciHostdev,
-                                           hostdev_xml, hostdevs_xml,
-                                           pci_hostdev_addresses,
-                                           rewrite_hostdev_addresses)
+from placement_pci.pci.hostdev_xml import (
+    MdevHostdev,
+    PciHostdev,
+    hostdev_xml,
+    hostdevs_xml,
+    pci_hostdev_addresses,
+    rewrite_hostdev_addresses,
+)
 
 SEED_XML = """<hostdev mode='subsystem' type='pci' managed='no'>
   <driver name='vfio'/>

@@ -4,15 +4,16 @@ from __future__ import annotations
 import pytest
 
 from placement_pci import errors
-from placement_pci.candidates.request_group import (CandidateRequest,
-                                                    RequestGroup)
-from placement_pci.pci.hostdev_xml import (PciHostdev, hostdevs_xml,
-                                           pci_hostdev_addresses)
-from placement_pci.pci.live_migration import (AssignedDevice, address_map,
-                                              blocking_devices,
-                                              check_live_migratable,
-                                              destination_request,
-                                              rewrite_guest_xml)
+from placement_pci.candidates.request_group import CandidateRequest, RequestGroup
+from placement_pci.pci.hostdev_xml import PciHostdev, hostdevs_xml, pci_hostdev_addresses
+from placement_pci.pci.live_migration import (
+    AssignedDevice,
+    address_map,
+    blocking_devices,
+    check_live_migratable,
+    destination_request,
+    rewrite_guest_xml,
+)
 
 
 def device(address, suffix, migratable=True, source="alias", alias="gpu",

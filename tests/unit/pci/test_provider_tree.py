@@ -5,11 +5,10 @@ import pytest
 
 from placement_pci import errors
 from placement_pci.pci import provider_tree
-
-HOST = "compute1"
 from tests.seeds import A16_PF as PF
 from tests.seeds import A16_SPEC, X520_SPEC
 
+HOST = "compute1"
 
 
 def vf(function: int, **extra):

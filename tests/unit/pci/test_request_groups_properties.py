@@ -7,13 +7,13 @@ import re
 import uuid
 from urllib.parse import parse_qs
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from placement_pci.candidates.query import parse_candidate_query
 from placement_pci.candidates.request_group import CandidateRequest, RequestGroup
 from placement_pci.pci.request_groups import translate_body
-from placement_pci.pci.request_rendering import (allocation_candidates_query,
-                                                 render_request_groups)
+from placement_pci.pci.request_rendering import allocation_candidates_query, render_request_groups
 
 SUFFIX = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 CUSTOM = st.from_regex(r"CUSTOM_[A-Z0-9_]{1,8}", fullmatch=True)
