@@ -21,6 +21,7 @@ from placement_pci.http import (
     openapi,
     pci_claims,
     pci_hosts,
+    pci_ledger,
     pci_requests,
     pci_scheduling,
     reshaper,
@@ -81,6 +82,7 @@ BLUEPRINTS = (
     usages.blueprint, allocation_candidates.blueprint, reshaper.blueprint,
     pci_hosts.blueprint, pci_requests.blueprint, pci_claims.blueprint,
     pci_scheduling.blueprint,
+    pci_ledger.blueprint,
 )
 
 

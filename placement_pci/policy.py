@@ -178,6 +178,7 @@ PCI_RULES = [
         ("destinations", "POST /pci/claims/{consumer_uuid}/live-migration/destinations"),
         ("plan", "POST /pci/claims/{consumer_uuid}/live-migration/plan"),
     ]),
+    RuleDefault("placement_pci:ledger:list", ADMIN_OR_SERVICE, "GET /pci/ledger"),
 ]
 
 DEFAULT_RULES: tuple[RuleDefault, ...] = (*BASE_RULES, *PLACEMENT_RULES, *PCI_RULES)

@@ -54,6 +54,11 @@ class Settings:
         "X-Auth-Token", "X-Openstack-Request-Id", "X-Subject-Token",
         "X-Service-Token", "OpenStack-API-Version")
     cors_max_age: int = 3600
+    # Allocation ledger retention, applied by `placement-pci ledger prune`:
+    # drop entries older than this many days / all but the newest this
+    # many entries (0: no limit).
+    ledger_retention_days: int = 0
+    ledger_retention_entries: int = 0
     cors_allow_methods: tuple[str, ...] = ("GET", "PUT", "POST", "DELETE", "PATCH")
     cors_allow_headers: tuple[str, ...] = (
         "X-Auth-Token", "X-Openstack-Request-Id", "X-Identity-Status", "X-Roles",

@@ -2,7 +2,8 @@
 
 Server-side commands (``serve``, ``db``, ``openapi``) live in
 ``cli/server.py``; the PCI client commands in ``cli/pci_sync.py`` and
-``cli/scheduling.py``; all client commands talk to the service through the
+``cli/scheduling.py``; the operator's audit and ledger commands in
+``cli/operations.py``; all client commands talk to the service through the
 one transport in ``cli/transport.py``.  Every command is registered here,
 explicitly.
 """
@@ -13,7 +14,7 @@ import sys
 import click
 
 from placement_pci import __version__
-from placement_pci.cli import pci_sync, scheduling, server
+from placement_pci.cli import operations, pci_sync, scheduling, server
 
 
 @click.group()
@@ -32,6 +33,7 @@ main.add_command(server.db)
 main.add_command(server.openapi)
 main.add_command(pci_sync.group)
 main.add_command(scheduling.group)
+main.add_command(operations.ledger_group)
 
 
 if __name__ == "__main__":

@@ -190,3 +190,44 @@ pci_config_objects = sa.Table(
     *_timestamps(),
     sa.UniqueConstraint("kind", "name"),
 )
+
+# --- the allocation ledger (who changed which allocations) ----------------
+
+# One entry per consumer per allocation write, appended in the writing
+# transaction.  ``seq`` comes from allocation_ledger_sequence, whose single
+# row every writer updates just before committing: sequence numbers are
+# handed out in commit order without gaps, so a reader that saw N has seen
+# every entry below N.
+allocation_ledger = sa.Table(
+    "allocation_ledger", metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("logged_at", sa.DateTime, nullable=False),
+    sa.Column("consumer_uuid", sa.String(36), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    # JSON: provider uuid -> {"resources": {class: amount}}
+    sa.Column("allocations_before", sa.Text, nullable=False),
+    sa.Column("allocations_after", sa.Text, nullable=False),
+    sa.Column("request_id", sa.String(255), nullable=True),
+    sa.Column("global_request_id", sa.String(255), nullable=True),
+    sa.Column("user_id", sa.String(255), nullable=True),
+    sa.Column("project_id", sa.String(255), nullable=True),
+    sa.Index(None, "consumer_uuid"),
+    sa.Index(None, "logged_at"),
+)
+
+# The hosts (root provider names) an entry's before/after touch, for
+# GET /pci/ledger?hostname=.
+allocation_ledger_hosts = sa.Table(
+    "allocation_ledger_hosts", metadata,
+    sa.Column("seq", sa.BigInteger,
+              sa.ForeignKey("allocation_ledger.seq"),
+              primary_key=True),
+    sa.Column("hostname", sa.Unicode(200), primary_key=True),
+    sa.Index(None, "hostname"),
+)
+
+allocation_ledger_sequence = sa.Table(
+    "allocation_ledger_sequence", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+)

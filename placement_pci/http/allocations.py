@@ -11,6 +11,7 @@ from placement_pci.http import microversion, util
 from placement_pci.schemas import allocations as schemas
 from placement_pci.schemas import base
 from placement_pci.store import allocations as store
+from placement_pci.store import ledger
 from placement_pci.store.allocations import ConsumerAllocations
 from placement_pci.store.providers import canonical_uuid
 
@@ -44,9 +45,11 @@ def consumer_allocations_from_entry(consumer_uuid: str, entry: dict[str, Any]
     )
 
 
-def _claim(claims: list[ConsumerAllocations], unknown_class_prefix: str) -> None:
+def _claim(claims: list[ConsumerAllocations], unknown_class_prefix: str,
+           action: str) -> None:
     try:
-        store.replace_allocations(util.database(), claims)
+        store.replace_allocations(util.database(), claims,
+                                  context=util.request_context(), action=action)
     except store.UnknownResourceClass as error:
         raise errors.BadRequest(unknown_class_prefix + error.detail) from None
 
@@ -59,7 +62,8 @@ def put_allocations(consumer_uuid: str) -> flask.Response:
     consumer_uuid = canonical_uuid(consumer_uuid)
     body = base.load(schemas.put_allocations_schema(_minor()), util.json_body())
     claim = consumer_allocations_from_entry(consumer_uuid, body)
-    _claim([claim], f"Unable to allocate inventory for consumer {consumer_uuid}: ")
+    _claim([claim], f"Unable to allocate inventory for consumer {consumer_uuid}: ",
+           ledger.PUT_ALLOCATIONS)
     return util.no_content()
 
 
@@ -69,7 +73,7 @@ def post_allocations() -> flask.Response:
     microversion.require(13)
     body = base.load(schemas.post_allocations_field(_minor()), util.json_body())
     claims = [consumer_allocations_from_entry(uuid, entry) for uuid, entry in body.items()]
-    _claim(claims, "Unable to allocate inventory ")
+    _claim(claims, "Unable to allocate inventory ", ledger.POST_ALLOCATIONS)
     return util.no_content()
 
 
@@ -92,7 +96,8 @@ def get_allocations(consumer_uuid: str) -> flask.Response:
 @blueprint.route("/allocations/<consumer_uuid>", methods=["DELETE"])
 def delete_allocations(consumer_uuid: str) -> flask.Response:
     """Release everything one consumer holds."""
-    store.delete_allocations(util.database(), canonical_uuid(consumer_uuid))
+    store.delete_allocations(util.database(), canonical_uuid(consumer_uuid),
+                             context=util.request_context())
     return util.no_content()
 
 

@@ -117,6 +117,7 @@ ROUTE_POLICIES: Mapping[str, RoutePolicy | None] = {
     "pci_scheduling.post_live_migration_destinations":
         RoutePolicy("placement_pci:live_migration:destinations"),
     "pci_scheduling.post_live_migration_plan": RoutePolicy("placement_pci:live_migration:plan"),
+    "pci_ledger.list_entries": RoutePolicy("placement_pci:ledger:list"),
 }
 
 # Requests no route matches (404/405 follow) and any route missing from

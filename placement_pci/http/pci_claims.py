@@ -128,7 +128,7 @@ def put_claim(consumer_uuid: str) -> flask.Response:
         translated=translated, allocations=allocations, mappings=mappings,
         project_id=body["project_id"], user_id=body["user_id"],
         consumer_generation=generation, consumer_type=consumer_type),
-        device_types)
+        device_types, context=util.request_context())
     return util.json_response(claim_view(claim))
 
 
@@ -144,7 +144,8 @@ def get_claim(consumer_uuid: str) -> flask.Response:
 def delete_claim(consumer_uuid: str) -> flask.Response:
     """Release a claim: delete the allocations and free the devices."""
     consumer_uuid = util.normalize_uuid(consumer_uuid, "consumer uuid")
-    pci_claims.release_claim(util.database(), consumer_uuid)
+    pci_claims.release_claim(util.database(), consumer_uuid,
+                             context=util.request_context())
     return util.no_content()
 
 

@@ -39,7 +39,7 @@ def put_host(hostname: str) -> flask.Response:
     dry_run = _dry_run()
     body = util.json_body()
     tree = pci_hosts.sync_host(util.database(), hostname, body,
-                               dry_run=dry_run)
+                               context=util.request_context(), dry_run=dry_run)
     return util.json_response(tree.as_dict())
 
 

@@ -243,7 +243,7 @@ def preview_device_specs() -> flask.Response:
         if key in body:
             host_body[key] = body[key]
     tree = pci_hosts.sync_host(util.database(), hostname, host_body,
-                               dry_run=True)
+                               context=util.request_context(), dry_run=True)
     return util.json_response(tree.as_dict())
 
 

@@ -32,7 +32,8 @@ def reshape() -> flask.Response:
     claims = [consumer_allocations_from_entry(uuid, entry)
               for uuid, entry in body["allocations"].items()]
     try:
-        store.reshape(util.database(), inventories, claims)
+        store.reshape(util.database(), inventories, claims,
+                      context=util.request_context())
     except UnknownResourceClass as error:
         raise errors.BadRequest(f"malformed reshaper data: {error.detail}") from None
     return util.no_content()

@@ -11,7 +11,12 @@ import flask
 import marshmallow
 
 from placement_pci import errors
+from placement_pci.context import RequestContext, global_request_id_from
 from placement_pci.http import microversion
+
+# Inbound, this header carries the caller's global request id (oslo's
+# convention); outbound it is our own request id.
+REQUEST_ID_HEADER = "X-OpenStack-Request-ID"
 
 
 def json_body() -> Any:
@@ -156,3 +161,14 @@ def database():
 def snapshots():
     """The app's candidate snapshot cache (one per app, so per worker)."""
     return flask.current_app.extensions["snapshot_cache"]
+
+
+def request_context() -> RequestContext:
+    """The caller of this request, as services and the store record it."""
+    caller = flask.g.get("context")
+    return RequestContext(
+        user_id=getattr(caller, "user_id", None),
+        project_id=getattr(caller, "project_id", None),
+        request_id=flask.g.get("request_id", ""),
+        global_request_id=global_request_id_from(
+            flask.request.headers.get(REQUEST_ID_HEADER)))

@@ -20,12 +20,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from placement_pci import errors
+from placement_pci.context import RequestContext
 from placement_pci.db import tables
 from placement_pci.db.engine import Database, RetryTransaction, insert_ignoring_duplicates
 from placement_pci.pci import provider_diff, provider_tree
 from placement_pci.pci.provider_diff import ExistingProvider, Inventory, TreeChanges
 from placement_pci.pci.provider_tree import PlannedTree
-from placement_pci.store import common
+from placement_pci.store import common, ledger
 from placement_pci.store import consumers as consumer_store
 
 RP = tables.resource_providers
@@ -391,7 +392,8 @@ class _Generations:
         self.bumped.add(provider_id)
 
 
-def _apply(connection: Connection, plan: _Plan) -> list[dict[str, Any]]:
+def _apply(connection: Connection, plan: _Plan,
+           context: RequestContext) -> list[dict[str, Any]]:
     changes, stored = plan.changes, plan.stored
     generations = _Generations(connection)
     wanted_classes = {name for change in changes.providers
@@ -436,7 +438,8 @@ def _apply(connection: Connection, plan: _Plan) -> list[dict[str, Any]]:
         if change.traits is not None:
             _write_traits(connection, provider_id, change.traits, trait_ids)
 
-    healed = _heal(connection, plan, provider_ids, class_ids, generations)
+    healed = _heal(connection, plan, provider_ids, class_ids, generations,
+                   context)
 
     for change in changes.deleted:
         old = stored.providers[change.name]
@@ -472,12 +475,13 @@ def _apply(connection: Connection, plan: _Plan) -> list[dict[str, Any]]:
 
 
 def _heal(connection: Connection, plan: _Plan, provider_ids: dict[str, int],
-          class_ids: dict[str, int], generations: _Generations
-          ) -> list[dict[str, Any]]:
+          class_ids: dict[str, int], generations: _Generations,
+          context: RequestContext) -> list[dict[str, Any]]:
     healed = []
     by_consumer: dict[str, list[provider_diff.AllocationFix]] = defaultdict(list)
     for fix in plan.changes.healing:
         by_consumer[fix.consumer_uuid].append(fix)
+    before = ledger.read_holdings(connection, by_consumer)
     for consumer_uuid, fixes in sorted(by_consumer.items()):
         consumer = consumer_store.get_consumer(connection, consumer_uuid)
         if consumer is None:
@@ -512,6 +516,7 @@ def _heal(connection: Connection, plan: _Plan, provider_ids: dict[str, int],
                 resource_class_id=class_id, used=fix.used, created_at=now,
                 updated_at=now))
             healed.append(_fix_view(fix, plan.uuids.get(fix.provider_name)))
+    ledger.record_change(connection, context, ledger.HOST_SYNC_HEAL, before)
     return healed
 
 
@@ -603,8 +608,10 @@ def _render(connection: Connection, plan: _Plan, *, dry_run: bool,
 
 
 def sync_host(database: Database, hostname: str, body: object, *,
-              dry_run: bool = False) -> HostTree:
+              context: RequestContext, dry_run: bool = False) -> HostTree:
     """Apply (or with ``dry_run`` only compute) a host's reported devices.
+
+    ``context`` is the caller the ledger records for healed allocations.
 
     Raises BadRequest for invalid input and the refusals of spec §3,
     Conflict for an allocated PF<->VF change, a provider name taken
@@ -622,7 +629,7 @@ def sync_host(database: Database, hostname: str, body: object, *,
     def apply(connection: Connection) -> HostTree:
         plan = _plan(connection, planned, lock=True)
         try:
-            healed = _apply(connection, plan) if plan.changed else []
+            healed = _apply(connection, plan, context) if plan.changed else []
         except sa.exc.IntegrityError as error:
             # A concurrent sync created the same root/provider/name first:
             # run again, which then sees its rows.

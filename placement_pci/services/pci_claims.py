@@ -34,6 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from placement_pci import errors
+from placement_pci.context import RequestContext
 from placement_pci.db import tables
 from placement_pci.db.engine import Database, RetryTransaction
 from placement_pci.pci.hostdev_xml import PciHostdev
@@ -42,6 +43,7 @@ from placement_pci.pci.request_groups import GroupSource, TranslatedRequest, tra
 from placement_pci.pci.request_rendering import render_request_groups
 from placement_pci.store import allocations as allocation_store
 from placement_pci.store import consumers as consumer_store
+from placement_pci.store import ledger
 from placement_pci.store.common import utcnow
 
 DEVICES = tables.pci_devices
@@ -328,11 +330,13 @@ def _read_record(connection: Connection, consumer_uuid: str) -> Any | None:
 
 
 def _write_allocations(connection: Connection,
-                       consumer_allocations: allocation_store.ConsumerAllocations
+                       consumer_allocations: allocation_store.ConsumerAllocations,
+                       context: RequestContext, action: str
                        ) -> dict[str, int | None]:
-    """The core's allocation claim, inside our transaction (steps 1-5 of
-    store/allocations.py: consumer, provider locks, capacity, rows)."""
-    plan = allocation_store.prepare_claim(connection, [consumer_allocations])
+    """The core's allocation claim, inside our transaction (steps 1-6 of
+    store/allocations.py: consumer, provider locks, capacity, rows, ledger)."""
+    plan = allocation_store.prepare_claim(connection, [consumer_allocations],
+                                          context=context, action=action)
     allocation_store.lock_providers(connection, plan.claimed_provider_ids,
                                     plan.provider_generations)
     return allocation_store.check_and_write(connection, plan)
@@ -341,7 +345,8 @@ def _write_allocations(connection: Connection,
 # --- entry points ---------------------------------------------------------------
 
 def claim_devices(database: Database, claim: ClaimInput,
-                  aliases_device_type: Mapping[str, str | None]) -> Claim:
+                  aliases_device_type: Mapping[str, str | None], *,
+                  context: RequestContext) -> Claim:
     """Write the allocation and assign devices, all or nothing.
 
     ``aliases_device_type`` maps alias name -> the alias's device_type
@@ -363,7 +368,8 @@ def claim_devices(database: Database, claim: ClaimInput,
         expected_generation=claim.consumer_generation, check_generation=True)
 
     def write(connection: Connection) -> Claim:
-        generations = _write_allocations(connection, consumer_allocations)
+        generations = _write_allocations(connection, consumer_allocations,
+                                         context, ledger.CLAIM)
         devices = _assign_devices(connection, claim, groups,
                                   aliases_device_type)
         _write_record(connection, claim.consumer_uuid,
@@ -441,7 +447,8 @@ def list_claims(database: Database) -> list[Claim]:
     return database.run_read(read)
 
 
-def release_claim(database: Database, consumer_uuid: str) -> None:
+def release_claim(database: Database, consumer_uuid: str, *,
+                  context: RequestContext) -> None:
     """Delete the consumer's allocations, free its devices, drop the record.
 
     404 when the consumer has neither a claim nor allocations.
@@ -454,7 +461,7 @@ def release_claim(database: Database, consumer_uuid: str) -> None:
                 f"No PCI claim for consumer {consumer_uuid}",
                 code=CLAIM_NOT_FOUND)
         _write_allocations(connection, allocation_store.ConsumerAllocations(
-            consumer_uuid, {}))
+            consumer_uuid, {}), context, ledger.RELEASE)
         connection.execute(
             sa.update(DEVICES).where(DEVICES.c.assigned_to == consumer_uuid)
             .values(assigned_to=None, updated_at=utcnow()))

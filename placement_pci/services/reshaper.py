@@ -17,9 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from placement_pci import errors
+from placement_pci.context import RequestContext
 from placement_pci.db import tables
 from placement_pci.db.engine import Database
 from placement_pci.store import allocations as allocation_store
+from placement_pci.store import ledger
 from placement_pci.store.allocations import ConsumerAllocations
 from placement_pci.store.inventories import Inventory, load_inventories, replace_inventories_locked
 from placement_pci.store.providers import load_provider
@@ -38,12 +40,14 @@ class ProviderInventories:
 
 
 def reshape(database: Database, inventories: Sequence[ProviderInventories],
-            consumer_allocations: Sequence[ConsumerAllocations]) -> None:
+            consumer_allocations: Sequence[ConsumerAllocations], *,
+            context: RequestContext) -> None:
     """Apply the reshape atomically or not at all."""
 
     def run(connection: Connection) -> None:
         providers = _check_inventory_providers(connection, inventories)
-        plan = allocation_store.prepare_claim(connection, consumer_allocations)
+        plan = allocation_store.prepare_claim(connection, consumer_allocations,
+                                              context=context, action=ledger.RESHAPE)
         _lock(connection, plan, providers, inventories)
         for new in inventories:
             if new.inventories:

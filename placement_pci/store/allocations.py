@@ -11,7 +11,11 @@ transaction does, in this order:
    claims never deadlock), with a compare-and-swap of its generation; the
    UPDATE takes the row lock that every other writer of the provider takes;
 4. only then read inventory and usage and decide whether the claim fits;
-5. replace the allocation rows and drop consumers left with none.
+5. replace the allocation rows and drop consumers left with none;
+6. append the ledger entries (store/ledger.py): before and after of every
+   consumer, with the caller's identity.  Every writer of allocations goes
+   through ``check_and_write`` or ``delete_allocations`` here (or, for the
+   host-sync heal, calls the ledger itself), so no write skips the ledger.
 
 Because the decision is taken while holding the provider locks, and every
 writer of a provider's inventory or allocations takes the same lock first,
@@ -33,9 +37,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from placement_pci import errors
+from placement_pci.context import RequestContext
 from placement_pci.db import tables
 from placement_pci.db.engine import Database, RetryTransaction
-from placement_pci.store import capacity
+from placement_pci.store import capacity, ledger
 from placement_pci.store import consumers as consumer_store
 from placement_pci.store.common import provider_by_uuid, utcnow
 
@@ -93,6 +98,9 @@ class ClaimPlan:
     provider_ids: dict[str, int]  # uuid -> id of every provider in the claim
     provider_generations: dict[int, int]  # id -> generation as read
     class_ids: dict[str, int]
+    context: RequestContext
+    action: str  # what the ledger calls this write
+    before: dict[str, ledger.Holding]  # consumer -> allocations before
     old_rows: list[sa.Row] = field(default_factory=list)
 
     @property
@@ -107,7 +115,8 @@ class ClaimPlan:
 
 
 def replace_allocations(database: Database,
-                        consumer_allocations: Sequence[ConsumerAllocations],
+                        consumer_allocations: Sequence[ConsumerAllocations], *,
+                        context: RequestContext, action: str,
                         ) -> dict[str, int | None]:
     """Atomically set the allocations of every consumer given (the claim
     of PUT /allocations/{c}, POST /allocations and the PCI engine).
@@ -119,7 +128,8 @@ def replace_allocations(database: Database,
     races beyond the retry budget) or AllocationRefused (does not fit).
     """
     def claim(connection: Connection) -> dict[str, int | None]:
-        plan = prepare_claim(connection, consumer_allocations)
+        plan = prepare_claim(connection, consumer_allocations, context=context,
+                             action=action)
         lock_providers(connection, plan.claimed_provider_ids, plan.provider_generations)
         return check_and_write(connection, plan)
 
@@ -127,9 +137,11 @@ def replace_allocations(database: Database,
 
 
 def prepare_claim(connection: Connection,
-                  consumer_allocations: Sequence[ConsumerAllocations]) -> ClaimPlan:
+                  consumer_allocations: Sequence[ConsumerAllocations], *,
+                  context: RequestContext, action: str) -> ClaimPlan:
     """Steps 1-2: lock the consumers, read their allocations, resolve the
-    providers and resource classes named (400 for unknown ones)."""
+    providers and resource classes named (400 for unknown ones).
+    ``context`` and ``action`` are what the ledger records of the write."""
     requests = sorted(consumer_allocations, key=lambda r: r.consumer_uuid)
     seen = [r.consumer_uuid for r in requests]
     if len(set(seen)) != len(seen):
@@ -152,7 +164,9 @@ def prepare_claim(connection: Connection,
     return ClaimPlan(requests=requests, consumer_generations=generations,
                      provider_ids=provider_ids,
                      provider_generations=provider_generations,
-                     class_ids=class_ids, old_rows=old_rows)
+                     class_ids=class_ids, context=context, action=action,
+                     before=ledger.read_holdings(connection, seen),
+                     old_rows=old_rows)
 
 
 def _check_expected_generation(request: ConsumerAllocations,
@@ -257,7 +271,7 @@ def lock_providers(connection: Connection, provider_ids: Iterable[int],
 
 
 def check_and_write(connection: Connection, plan: ClaimPlan) -> dict[str, int | None]:
-    """Steps 4-5, with the providers locked: check, then write."""
+    """Steps 4-6, with the providers locked: check, write, record."""
     _check_fits(connection, plan)
     seen = [r.consumer_uuid for r in plan.requests]
     connection.execute(sa.delete(ALLOC).where(ALLOC.c.consumer_id.in_(seen)))
@@ -274,6 +288,7 @@ def check_and_write(connection: Connection, plan: ClaimPlan) -> dict[str, int | 
     if rows:
         connection.execute(sa.insert(ALLOC), rows)
     gone = consumer_store.delete_consumers_without_allocations(connection, seen)
+    ledger.record_change(connection, plan.context, plan.action, plan.before)
     return {uuid: (None if uuid in gone else generation)
             for uuid, generation in plan.consumer_generations.items()}
 
@@ -347,7 +362,8 @@ def _check_fits(connection: Connection, plan: ClaimPlan) -> None:
                 f"'{provider_uuid}'. The requested amount would exceed the capacity.")
 
 
-def delete_allocations(database: Database, consumer_uuid: str) -> None:
+def delete_allocations(database: Database, consumer_uuid: str, *,
+                       context: RequestContext) -> None:
     """DELETE /allocations/{consumer}: drop everything the consumer holds;
     404 when it holds nothing.  Releasing cannot overcommit, so (as in
     Placement) the providers' generations stay as they are."""
@@ -357,11 +373,13 @@ def delete_allocations(database: Database, consumer_uuid: str) -> None:
             sa.update(tables.consumers)
             .where(tables.consumers.c.uuid == consumer_uuid)
             .values(generation=tables.consumers.c.generation + 1))
+        before = ledger.read_holdings(connection, [consumer_uuid])
         deleted = connection.execute(
             sa.delete(ALLOC).where(ALLOC.c.consumer_id == consumer_uuid)).rowcount
         if not deleted:
             raise errors.NotFound(f"No allocations for consumer '{consumer_uuid}'")
         consumer_store.delete_consumers_without_allocations(connection, [consumer_uuid])
+        ledger.record_change(connection, context, ledger.DELETE_ALLOCATIONS, before)
 
     database.run_write(delete)
 

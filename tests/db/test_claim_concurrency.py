@@ -8,6 +8,7 @@ left nothing behind, and nobody got a 500.
 """
 from __future__ import annotations
 
+import json
 import multiprocessing
 import random
 import threading
@@ -16,8 +17,10 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from placement_pci import context
 from placement_pci.db import tables
 from placement_pci.db.engine import Database
+from placement_pci.store import ledger
 from placement_pci.store.allocations import ConsumerAllocations, replace_allocations
 from tests.conftest import ApiClient, make_app
 
@@ -117,6 +120,19 @@ def assert_claims_consistent(database: Database, outcomes: dict[str, tuple[int, 
             assert consumer not in consumers
     for key, used in usage(stored).items():
         assert used <= capacity[key], (key, used, capacity[key])
+    # The ledger holds one entry per successful claim, numbered without
+    # gaps (the database was emptied, so from 1), each showing what was
+    # stored.
+    with database.read() as connection:
+        entries = connection.execute(
+            sa.select(tables.allocation_ledger).order_by(tables.allocation_ledger.c.seq)).all()
+    winners = {c for c, (status, _) in outcomes.items() if status == 204}
+    assert sorted(e.consumer_uuid for e in entries) == sorted(winners)
+    assert [e.seq for e in entries] == list(range(1, len(entries) + 1))
+    for entry in entries:
+        claim = outcomes[entry.consumer_uuid][1]
+        assert json.loads(entry.allocations_after) == {
+            p: {"resources": r} for p, r in claim.items()}
 
 
 def test_eight_clients_race_for_the_last_unit(database):
@@ -215,7 +231,8 @@ def _claim_in_own_process(url: str, provider: str, consumers: list[str],
                 consumer_uuid=consumer, allocations={provider: {"VCPU": amount}},
                 project_id=PROJECT, user_id=USER, check_generation=True)
             try:
-                replace_allocations(database, [claim])
+                replace_allocations(database, [claim], context=context.internal(),
+                                    action=ledger.PUT_ALLOCATIONS)
                 outcomes.append((consumer, "claimed"))
             except Exception as error:  # noqa: BLE001 - the parent inspects it
                 outcomes.append((consumer, f"{type(error).__name__}: {error}"))

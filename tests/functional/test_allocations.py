@@ -6,10 +6,15 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from placement_pci.context import internal
 from placement_pci.db import tables
 from placement_pci.store import allocations as store
+from placement_pci.store import ledger
 from placement_pci.store.allocations import ConsumerAllocations
 from tests.db.test_claim_concurrency import make_provider, stored_allocations
+
+# What the store needs besides the claim: who writes, for the ledger.
+STORE_CALL = {"context": internal(), "action": ledger.PUT_ALLOCATIONS}
 
 
 def claim_body(provider: str, resources: dict[str, int], generation=None,
@@ -111,13 +116,13 @@ def test_replace_allocations_reports_generations_and_drops_emptied_consumers(dat
     first = store.replace_allocations(database, [
         ConsumerAllocations(keep, {provider: {"VCPU": 1}}, "p", "u", check_generation=True),
         ConsumerAllocations(release, {provider: {"VCPU": 2}}, "p", "u",
-                            check_generation=True)])
+                            check_generation=True)], **STORE_CALL)
     assert first == {keep: 1, release: 1}
     second = store.replace_allocations(database, [
         ConsumerAllocations(keep, {provider: {"VCPU": 3}}, "p", "u",
                             expected_generation=1, check_generation=True),
         ConsumerAllocations(release, {}, "p", "u", expected_generation=1,
-                            check_generation=True)])
+                            check_generation=True)], **STORE_CALL)
     assert second == {keep: 2, release: None}
     assert stored_allocations(database) == {keep: {(provider, "VCPU"): 3}}
     with database.read() as connection:
@@ -134,7 +139,8 @@ def test_refused_store_claims_write_nothing(database, claim, error):
     provider = make_provider(database, "refusing", {"VCPU": 8})
     with pytest.raises(error):
         store.replace_allocations(database, [
-            ConsumerAllocations(str(uuid.uuid4()), {provider: claim}, "p", "u")])
+            ConsumerAllocations(str(uuid.uuid4()), {provider: claim}, "p", "u")],
+            **STORE_CALL)
     assert stored_allocations(database) == {}
 
 
@@ -160,9 +166,9 @@ def test_capacity_and_unit_rules(database, inventory, amount, fits):
             step_size=step_size, allocation_ratio=ratio))
     claim = ConsumerAllocations(str(uuid.uuid4()), {provider: {"VCPU": amount}}, "p", "u")
     if fits:
-        store.replace_allocations(database, [claim])
+        store.replace_allocations(database, [claim], **STORE_CALL)
         assert stored_allocations(database) == {claim.consumer_uuid: {(provider, "VCPU"): amount}}
     else:
         with pytest.raises(store.AllocationRefused):
-            store.replace_allocations(database, [claim])
+            store.replace_allocations(database, [claim], **STORE_CALL)
         assert stored_allocations(database) == {}

@@ -7,6 +7,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
+from placement_pci.context import internal
 from placement_pci.db import tables
 from tests.conftest import ApiClient
 from tests.functional.test_pci_hosts import PF, SEED_BODY, URL, VF4, body
@@ -65,7 +66,7 @@ def test_provider_changed_after_the_read_is_a_409(database):
     from placement_pci.pci import provider_tree
     from placement_pci.services import host_sync as pci_hosts
 
-    pci_hosts.sync_host(database, "compute1", SEED_BODY)
+    pci_hosts.sync_host(database, "compute1", SEED_BODY, context=internal())
     planned = provider_tree.plan_host_request(
         "compute1", body(devices=[PF, VF4]))
     with pytest.raises(errors.Conflict) as caught, database.write() as connection:
@@ -76,7 +77,7 @@ def test_provider_changed_after_the_read_is_a_409(database):
                    == "compute1_0000:41:00.0")
             .values(generation=tables.resource_providers.c.generation
                     + 1))
-        pci_hosts._apply(connection, plan)
+        pci_hosts._apply(connection, plan, internal())
     assert caught.value.code == "placement.concurrent_update"
     stored = pci_hosts.get_host(database, "compute1")
     assert "compute1_0000:41:00.0" in {p["name"] for p in stored.providers}

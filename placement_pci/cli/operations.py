@@ -1,0 +1,139 @@
+"""``placement-pci audit ...`` and ``placement-pci ledger ...``: the
+operator's view of what disagrees, how to heal it, and who changed what.
+
+``audit`` and ``ledger list`` call the HTTP API (``--url``/``--token``, or
+``--local`` for an in-process app on the configured database), like the
+scheduling commands; ``ledger prune`` works on the database directly, as
+``db upgrade`` does, applying the retention settings.
+"""
+from __future__ import annotations
+
+import json
+import os
+import urllib.parse
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from placement_pci.cli.context import settings_from
+from placement_pci.cli.scheduling import render_table
+from placement_pci.cli.transport import TOKEN_ENV, URL_ENV, Api, in_process, remote
+
+
+def connection_options(function: Callable) -> Callable:
+    """--url/--token/--local/-f, kept in the context for ``_api``."""
+    options = [
+        click.option("--url", default=lambda: os.environ.get(URL_ENV),
+                     help=f"service URL (env {URL_ENV})"),
+        click.option("--token", default=lambda: os.environ.get(TOKEN_ENV, "admin"),
+                     help=f"X-Auth-Token (env {TOKEN_ENV}; default admin, for noauth2)"),
+        click.option("--local", is_flag=True,
+                     help="run the API in-process on the configured database"),
+        click.option("-f", "--format", "output_format",
+                     type=click.Choice(["table", "json"]), default="table",
+                     show_default=True),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _remember(context: click.Context, url: str | None, token: str | None,
+              local: bool, output_format: str) -> None:
+    context.ensure_object(dict)
+    context.obj["operations"] = {"url": url, "token": token, "local": local,
+                                 "format": output_format}
+
+
+def _api(context: click.Context) -> Api:
+    options = context.find_object(dict)["operations"]
+    if options["local"]:
+        return in_process(context)
+    if not options["url"]:
+        raise click.UsageError(f"give --url (or {URL_ENV}) or --local")
+    return remote(options["url"], options["token"])
+
+
+def _output(context: click.Context, document: Any,
+            table: Callable[[Any], str]) -> None:
+    if context.find_object(dict)["operations"]["format"] == "json":
+        click.echo(json.dumps(document, indent=2, sort_keys=True))
+    else:
+        click.echo(table(document))
+
+
+def _query(**values: Any) -> str:
+    given = {key: value for key, value in values.items() if value is not None}
+    return "?" + urllib.parse.urlencode(given) if given else ""
+
+
+def _allocations_text(allocations: dict[str, Any]) -> str:
+    return "; ".join(
+        f"{provider[:8]}: " + ", ".join(f"{name}={amount}" for name, amount
+                                        in sorted(entry["resources"].items()))
+        for provider, entry in sorted(allocations.items())) or "-"
+
+
+# --- ledger ---------------------------------------------------------------------------
+
+@click.group("ledger")
+@connection_options
+@click.pass_context
+def ledger_group(context: click.Context, **options: Any) -> None:
+    """The allocation ledger: list entries, prune old ones."""
+    _remember(context, **options)
+
+
+def _ledger_table(document: dict) -> str:
+    rows = [[e["seq"], e["time"], e["consumer_uuid"], e["action"],
+             _allocations_text(e["before"]), _allocations_text(e["after"]),
+             e["user_id"], e["request_id"]] for e in document["entries"]]
+    return (render_table(["Seq", "Time", "Consumer", "Action", "Before", "After",
+                          "User", "Request id"], rows)
+            + f"\nnext since: {document['next_since']}")
+
+
+@ledger_group.command("list")
+@click.option("--consumer", "consumer_uuid", default=None)
+@click.option("--hostname", default=None)
+@click.option("--since", type=int, default=None,
+              help="first sequence number (a stored next_since)")
+@click.option("--limit", type=int, default=None)
+@click.pass_context
+def ledger_list(context: click.Context, consumer_uuid: str | None,
+                hostname: str | None, since: int | None, limit: int | None) -> None:
+    """Ledger entries, oldest first."""
+    document = _api(context).call("GET", "/pci/ledger" + _query(
+        consumer_uuid=consumer_uuid, hostname=hostname, since=since, limit=limit))
+    _output(context, document, _ledger_table)
+
+
+@ledger_group.command("prune")
+@click.option("--days", type=int, default=None,
+              help="drop entries older than this (default: setting "
+                   "ledger_retention_days)")
+@click.option("--entries", type=int, default=None,
+              help="keep only this many newest entries (default: setting "
+                   "ledger_retention_entries)")
+@click.pass_context
+def ledger_prune(context: click.Context, days: int | None, entries: int | None) -> None:
+    """Delete ledger entries beyond the retention (on the database)."""
+    from placement_pci.db.engine import Database
+    from placement_pci.store import ledger
+
+    settings = settings_from(context)
+    days = settings.ledger_retention_days if days is None else days
+    entries = settings.ledger_retention_entries if entries is None else entries
+    if days < 0 or entries < 0:
+        raise click.UsageError("--days and --entries must not be negative")
+    if not days and not entries:
+        raise click.UsageError(
+            "no retention: give --days or --entries, or set ledger_retention_days "
+            "or ledger_retention_entries")
+    database = Database(settings.database_url)
+    try:
+        removed = ledger.prune(database, older_than_days=days, keep_entries=entries)
+    finally:
+        database.dispose()
+    click.echo(f"pruned {removed} ledger entries")
