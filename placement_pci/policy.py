@@ -179,6 +179,7 @@ PCI_RULES = [
         ("plan", "POST /pci/claims/{consumer_uuid}/live-migration/plan"),
     ]),
     RuleDefault("placement_pci:ledger:list", ADMIN_OR_SERVICE, "GET /pci/ledger"),
+    RuleDefault("placement_pci:headroom:create", ADMIN_OR_SERVICE, "POST /pci/headroom"),
 ]
 
 DEFAULT_RULES: tuple[RuleDefault, ...] = (*BASE_RULES, *PLACEMENT_RULES, *PCI_RULES)

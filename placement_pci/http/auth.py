@@ -118,6 +118,7 @@ ROUTE_POLICIES: Mapping[str, RoutePolicy | None] = {
         RoutePolicy("placement_pci:live_migration:destinations"),
     "pci_scheduling.post_live_migration_plan": RoutePolicy("placement_pci:live_migration:plan"),
     "pci_ledger.list_entries": RoutePolicy("placement_pci:ledger:list"),
+    "pci_scheduling.post_headroom": RoutePolicy("placement_pci:headroom:create"),
 }
 
 # Requests no route matches (404/405 follow) and any route missing from

@@ -1,9 +1,12 @@
-"""/pci/candidates, /pci/diagnosis and live migration of a claim.
+"""/pci/candidates, /pci/diagnosis, /pci/headroom and live migration of a
+claim.
 
 POST /pci/candidates goes from a flavor to answers in one call; POST
 /pci/diagnosis explains why hosts are not candidates; the
 /pci/claims/{consumer}/live-migration/* calls check, search destinations
-and plan the device address change.  See api-ref/pci-scheduling.md.
+and plan the device address change; POST /pci/headroom counts how many more
+instances of a flavor fit.  See api-ref/pci-scheduling.md and
+api-ref/audit-ledger-headroom.md.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from placement_pci.candidates.query import parse_candidate_query
 from placement_pci.http import util
 from placement_pci.http.pci_claims import request_input
 from placement_pci.pci.request_groups import translate_body
+from placement_pci.services import headroom as pci_headroom
 from placement_pci.services import live_migration as pci_migration
 from placement_pci.services import pci_candidates
 
@@ -154,3 +158,22 @@ def post_live_migration_plan(consumer_uuid: str) -> flask.Response:
         util.database(), consumer_uuid, destination_consumer=destination,
         allocation_request=body.get("allocation_request"), xml=xml)
     return util.json_response(result.as_dict())
+
+
+@blueprint.route("/pci/headroom", methods=["POST"])
+def post_headroom() -> flask.Response:
+    """How many more instances of a flavor fit: in total, per host and per
+    aggregate, computed from the candidate snapshot (nothing is written).
+
+    Body as POST /pci/candidates: ``flavor``, optional ``image``,
+    ``alias`` (default: the API-managed aliases) and ``hostname`` (only
+    that host).  Each host is filled with the request, one candidate at a
+    time, as consecutive boots would be: group_policy, traits, NUMA
+    affinity and the devices still free for a claim all count.
+    """
+    body = _body(("flavor", "image", "alias", "hostname"))
+    if "flavor" not in body:
+        raise errors.BadRequest("'flavor' is a required field")
+    translated = translate_body(request_input(body), [])
+    return util.json_response(pci_headroom.compute_headroom(
+        util.database(), util.snapshots(), translated, hostname=_hostname(body)))

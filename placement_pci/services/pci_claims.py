@@ -43,7 +43,7 @@ from placement_pci.pci.request_groups import GroupSource, TranslatedRequest, tra
 from placement_pci.pci.request_rendering import render_request_groups
 from placement_pci.store import allocations as allocation_store
 from placement_pci.store import consumers as consumer_store
-from placement_pci.store import ledger
+from placement_pci.store import device_availability, ledger
 from placement_pci.store.common import utcnow
 
 DEVICES = tables.pci_devices
@@ -55,7 +55,7 @@ KIND_CLAIM = "claim"
 CLAIM_INVALID = "placement_pci.claim.invalid"
 NO_FREE_DEVICE = "placement_pci.claim.no_free_device"
 CLAIM_NOT_FOUND = "placement_pci.claim.not_found"
-ASSIGNABLE_TYPES = ("type-PCI", "type-PF", "type-VF")
+ASSIGNABLE_TYPES = device_availability.ASSIGNABLE_TYPES
 
 
 @dataclass(frozen=True)
