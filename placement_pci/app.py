@@ -19,6 +19,7 @@ from placement_pci.http import (
     inventories,
     microversion,
     openapi,
+    pci_audit,
     pci_claims,
     pci_hosts,
     pci_ledger,
@@ -82,7 +83,7 @@ BLUEPRINTS = (
     usages.blueprint, allocation_candidates.blueprint, reshaper.blueprint,
     pci_hosts.blueprint, pci_requests.blueprint, pci_claims.blueprint,
     pci_scheduling.blueprint,
-    pci_ledger.blueprint,
+    pci_ledger.blueprint, pci_audit.blueprint,
 )
 
 

@@ -179,6 +179,9 @@ PCI_RULES = [
         ("plan", "POST /pci/claims/{consumer_uuid}/live-migration/plan"),
     ]),
     RuleDefault("placement_pci:ledger:list", ADMIN_OR_SERVICE, "GET /pci/ledger"),
+    RuleDefault("placement_pci:audit:list", ADMIN_OR_SERVICE,
+                "GET /pci/audit, POST /pci/audit"),
+    RuleDefault("placement_pci:audit:heal", ADMIN_OR_SERVICE, "POST /pci/audit/heal"),
     RuleDefault("placement_pci:headroom:create", ADMIN_OR_SERVICE, "POST /pci/headroom"),
 ]
 

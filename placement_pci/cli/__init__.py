@@ -34,6 +34,7 @@ main.add_command(server.openapi)
 main.add_command(pci_sync.group)
 main.add_command(scheduling.group)
 main.add_command(operations.ledger_group)
+main.add_command(operations.audit_group)
 
 
 if __name__ == "__main__":

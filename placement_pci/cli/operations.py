@@ -137,3 +137,86 @@ def ledger_prune(context: click.Context, days: int | None, entries: int | None) 
     finally:
         database.dispose()
     click.echo(f"pruned {removed} ledger entries")
+
+
+# --- audit ----------------------------------------------------------------------------
+
+@click.group("audit", invoke_without_command=True)
+@connection_options
+@click.pass_context
+def audit_group(context: click.Context, **options: Any) -> None:
+    """What disagrees between allocations, claims and devices; heal it.
+
+    Without a subcommand: list the findings (as ``audit list``)."""
+    _remember(context, **options)
+    if context.invoked_subcommand is None:
+        context.invoke(audit_list)
+
+
+def _audit_scope_options(function: Callable) -> Callable:
+    options = [
+        click.option("--hostname", default=None, help="only this host"),
+        click.option("--live-consumer", "live_consumers", multiple=True,
+                     help="a live consumer uuid (repeatable); consumers with "
+                          "allocations that are not listed are orphans"),
+        click.option("--live-consumers-file", type=click.File(), default=None,
+                     help="a file of live consumer uuids, one a line"),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _audit_body(hostname: str | None, live_consumers: tuple[str, ...],
+                live_consumers_file: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if hostname:
+        body["hostname"] = hostname
+    listed = list(live_consumers)
+    if live_consumers_file is not None:
+        listed.extend(line.strip() for line in live_consumers_file if line.strip())
+    if live_consumers or live_consumers_file is not None:
+        body["live_consumers"] = listed
+    return body
+
+
+def _findings_table(document: dict) -> str:
+    if not document["findings"]:
+        return "no findings: allocations, claims and devices agree"
+    return render_table(
+        ["Kind", "Consumer", "Host", "Provider", "Address", "Class", "Detail"],
+        [[f["kind"], f["consumer_uuid"], f["hostname"], f["provider_uuid"],
+          f["address"], f["resource_class"], f["detail"]] for f in document["findings"]])
+
+
+@audit_group.command("list")
+@_audit_scope_options
+@click.pass_context
+def audit_list(context: click.Context, hostname: str | None = None,
+               live_consumers: tuple[str, ...] = (), live_consumers_file: Any = None) -> None:
+    """Every disagreement, one finding a row."""
+    body = _audit_body(hostname, live_consumers, live_consumers_file)
+    _output(context, _api(context).call("POST", "/pci/audit", body), _findings_table)
+
+
+def _actions_table(document: dict) -> str:
+    if not document["actions"]:
+        return "nothing to heal"
+    title = "dry run: nothing was changed\n" if document["dry_run"] else ""
+    return title + render_table(
+        ["Kind", "Consumer", "Host", "Action", "Applied", "Detail"],
+        [[a["kind"], a["consumer_uuid"], a["hostname"], a["action"], a["applied"],
+          a["detail"]] for a in document["actions"]])
+
+
+@audit_group.command("heal")
+@_audit_scope_options
+@click.option("--dry-run", is_flag=True, help="only say what would be done")
+@click.pass_context
+def audit_heal(context: click.Context, hostname: str | None,
+               live_consumers: tuple[str, ...], live_consumers_file: Any,
+               dry_run: bool) -> None:
+    """Repair the findings (one transaction per consumer)."""
+    body = _audit_body(hostname, live_consumers, live_consumers_file)
+    path = "/pci/audit/heal" + ("?dry_run=true" if dry_run else "")
+    _output(context, _api(context).call("POST", path, body), _actions_table)

@@ -118,6 +118,9 @@ ROUTE_POLICIES: Mapping[str, RoutePolicy | None] = {
         RoutePolicy("placement_pci:live_migration:destinations"),
     "pci_scheduling.post_live_migration_plan": RoutePolicy("placement_pci:live_migration:plan"),
     "pci_ledger.list_entries": RoutePolicy("placement_pci:ledger:list"),
+    "pci_audit.get_audit": RoutePolicy("placement_pci:audit:list"),
+    "pci_audit.post_audit": RoutePolicy("placement_pci:audit:list"),
+    "pci_audit.post_heal": RoutePolicy("placement_pci:audit:heal"),
     "pci_scheduling.post_headroom": RoutePolicy("placement_pci:headroom:create"),
 }
 

@@ -303,8 +303,14 @@ def _assign_devices(connection: Connection, claim: ClaimInput,
 # --- the claim record -------------------------------------------------------
 
 def _record_body(claim: ClaimInput, devices: list[ClaimedDevice]) -> str:
+    # The allocations and owner are kept so the audit can re-create a
+    # claim whose allocations were deleted behind the service's back.
     return json.dumps({
         "request": dict(claim.request_body),
+        "allocations": {uuid: dict(resources)
+                        for uuid, resources in claim.allocations.items()},
+        "project_id": claim.project_id, "user_id": claim.user_id,
+        "consumer_type": claim.consumer_type,
         "devices": [{"group": d.group, "alias": d.alias, "item": d.item,
                      "index": d.index, "hostname": d.hostname,
                      "address": d.address, "provider_uuid": d.provider_uuid}
