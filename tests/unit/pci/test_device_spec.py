@@ -295,3 +295,16 @@ def test_blank_or_padded_address_fields_are_refused(address, reason):
 def test_empty_address_fields_still_mean_any(address):
     specs, _ = device_spec.parse_device_specs([{"address": address}])
     assert specs[0].address.matches(parse_address("0000:81:00.0"))
+
+
+@pytest.mark.parametrize("tags, field", [
+    ({"managed": None}, "managed"),
+    ({"live_migratable": 1}, "live_migratable"),
+    ({"one_time_use": 0}, "one_time_use"),
+    ({"physical_network": None}, "physical_network"),
+    ({"resource_class": 5}, "resource_class"),
+])
+def test_tag_values_must_be_strings_or_booleans(tags, field):
+    # Deliberately stricter than Nova (api-ref/pci-deviations.md item 6b).
+    error = parse_error([{"vendor_id": "8086", **tags}])
+    assert f"field '{field}'" in error.detail
