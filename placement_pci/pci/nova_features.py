@@ -24,16 +24,15 @@ Trait names always come from os-traits.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
 
 import os_resource_classes as orc
 import os_traits
 
 from placement_pci import errors, names
 from placement_pci.pci.device_spec import parse_strict_boolean
-from placement_pci.pci.extra_specs import (extra_specs_error,
-                                           image_property_error)
+from placement_pci.pci.extra_specs import extra_specs_error, image_property_error
 
 DEDICATED, SHARED, MIXED = "dedicated", "shared", "mixed"
 CPU_POLICIES = (DEDICATED, SHARED, MIXED)
