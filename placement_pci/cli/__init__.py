@@ -13,7 +13,7 @@ import sys
 import click
 
 from placement_pci import __version__
-from placement_pci.cli import pci_sync, scheduling, server
+from placement_pci.cli import config, pci_sync, scheduling, server
 
 
 @click.group()
@@ -30,6 +30,7 @@ def main(context: click.Context, config_file: str | None) -> None:
 main.add_command(server.serve)
 main.add_command(server.db)
 main.add_command(server.openapi)
+main.add_command(config.group)
 main.add_command(pci_sync.group)
 main.add_command(scheduling.group)
 
