@@ -88,7 +88,8 @@ def in_process(context: click.Context) -> Api:
     the database credentials."""
     from placement_pci.app import create_app
 
-    settings = settings_from(context, auth_strategy="none")
+    # WARNING: the request lines of a server would only clutter a command.
+    settings = settings_from(context, auth_strategy="none", log_level="WARNING")
     client = create_app(settings).test_client()
 
     def send(method: str, path: str, body: Any) -> tuple[int, Any]:
