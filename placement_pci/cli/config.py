@@ -13,15 +13,13 @@ def group() -> None:
 
 
 @group.command("sample")
-@click.option("--format", "output_format", type=click.Choice(["ini", "markdown"]),
-              default="ini", show_default=True,
-              help="a commented ini file, or the README's settings table")
+@click.option("--markdown", is_flag=True,
+              help="the README's settings table instead of the commented ini file")
 @click.option("--output", type=click.Path(dir_okay=False), default=None,
               help="write to this file instead of standard output")
-def sample(output_format: str, output: str | None) -> None:
+def sample(markdown: bool, output: str | None) -> None:
     """Print every setting with its default and meaning."""
-    text = (config_docs.sample_ini() if output_format == "ini"
-            else config_docs.markdown_table())
+    text = config_docs.markdown_table() if markdown else config_docs.sample_ini()
     if output:
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(text)

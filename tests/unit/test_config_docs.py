@@ -11,7 +11,7 @@ from placement_pci.cli import main
 from placement_pci.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-REGENERATE = "regenerate with `placement-pci config sample --format markdown`"
+REGENERATE = "regenerate with `placement-pci config sample --markdown`"
 
 
 def test_every_setting_is_documented():
@@ -57,6 +57,6 @@ def test_config_sample_command_prints_both_forms():
     runner = CliRunner()
     ini = runner.invoke(main, ["config", "sample"])
     assert ini.exit_code == 0 and ini.output == config_docs.sample_ini()
-    table = runner.invoke(main, ["config", "sample", "--format", "markdown"])
+    table = runner.invoke(main, ["config", "sample", "--markdown"])
     assert table.exit_code == 0
     assert table.output.startswith("| setting | default | meaning |")
