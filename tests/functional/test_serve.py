@@ -123,6 +123,10 @@ def test_two_instances_keep_their_own_control_sockets(tmp_path):
     try:
         second = Server(tmp_path, workers=1, runtime_dir=runtime)
         try:
+            # The arbiter opens its socket from a thread: wait for both.
+            deadline = time.monotonic() + 30
+            while len(list(runtime.glob("*.ctl"))) < 2 and time.monotonic() < deadline:
+                time.sleep(0.2)
             sockets = sorted(path.name for path in runtime.glob("*.ctl"))
             assert sockets == sorted([f"placement-pci-127.0.0.1_{first.port}.ctl",
                                       f"placement-pci-127.0.0.1_{second.port}.ctl"])
