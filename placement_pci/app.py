@@ -1,12 +1,9 @@
 """create_app(settings): the Flask application with every API blueprint."""
 from __future__ import annotations
 
-import logging
-import uuid
-
 import flask
 
-from placement_pci import errors
+from placement_pci import errors, request_log
 from placement_pci.db import migrations
 from placement_pci.db.engine import Database
 from placement_pci.http import (
@@ -16,7 +13,9 @@ from placement_pci.http import (
     auth,
     cors,
     error_rendering,
+    healthcheck,
     inventories,
+    metrics,
     microversion,
     openapi,
     pci_audit,
@@ -44,7 +43,7 @@ def create_app(settings: Settings | None = None, *,
     """Build the app.  ``migrate`` brings the schema up to date first,
     which makes an empty SQLite file usable without a separate step."""
     settings = settings or Settings.load()
-    logging.basicConfig(level=settings.log_level)
+    request_log.configure_logging(settings)
     database = database or Database(settings.database_url,
                                     pool_size=settings.database_pool_size,
                                     retries=settings.database_retries)
@@ -63,6 +62,10 @@ def create_app(settings: Settings | None = None, *,
     app.url_map.redirect_defaults = False
 
     error_rendering.register(app)
+    # First: request ids exist before anything can fail, and the request
+    # line (an after_request hook, so run last) sees the final response.
+    request_log.install(app)
+    metrics.install(app)
     app.before_request(_start_request)
     auth.install(app, settings)
     # Before _finish_response: after_request hooks run in reverse, so CORS
@@ -77,7 +80,7 @@ def create_app(settings: Settings | None = None, *,
 # Every API resource, registered explicitly: a module that is not listed
 # here serves nothing.
 BLUEPRINTS = (
-    root.blueprint, openapi.blueprint,
+    root.blueprint, openapi.blueprint, healthcheck.blueprint, metrics.blueprint,
     resource_providers.blueprint, inventories.blueprint, traits.blueprint,
     resource_classes.blueprint, aggregates.blueprint, allocations.blueprint,
     usages.blueprint, allocation_candidates.blueprint, reshaper.blueprint,
@@ -87,8 +90,11 @@ BLUEPRINTS = (
 )
 
 
+# Routes that answer other media types than JSON (they negotiate themselves).
+NON_JSON_ENDPOINTS = frozenset({"healthcheck.healthcheck", "metrics.exposition"})
+
+
 def _start_request() -> None:
-    flask.g.request_id = f"req-{uuid.uuid4()}"
     flask.g.microversion = microversion.MIN_VERSION
     flask.g.microversion = microversion.parse_request_version(flask.request.headers)
     length = flask.request.headers.get("Content-Length")
@@ -100,6 +106,7 @@ def _start_request() -> None:
     # still gets its (JSON) answer.
     if (flask.request.url_rule is not None and flask.request.path != "/"
             and flask.request.method == "GET"
+            and flask.request.endpoint not in NON_JSON_ENDPOINTS
             and flask.request.headers.get("Accept") and not accept.accept_json):
         raise errors.NotAcceptable("Only application/json is provided")
 

@@ -185,7 +185,14 @@ PCI_RULES = [
     RuleDefault("placement_pci:headroom:create", ADMIN_OR_SERVICE, "POST /pci/headroom"),
 ]
 
-DEFAULT_RULES: tuple[RuleDefault, ...] = (*BASE_RULES, *PLACEMENT_RULES, *PCI_RULES)
+OPERATIONS_RULES = [
+    RuleDefault("placement_pci:metrics", "rule:admin_api", "GET /metrics"),
+    RuleDefault("placement_pci:healthcheck:detailed", "rule:admin_api",
+                "GET /healthcheck?detailed"),
+]
+
+DEFAULT_RULES: tuple[RuleDefault, ...] = (
+    *BASE_RULES, *PLACEMENT_RULES, *PCI_RULES, *OPERATIONS_RULES)
 
 
 # --------------------------------------------------------------------------

@@ -1,5 +1,9 @@
 """Settings: one object read from PLACEMENT_PCI_* environment variables or
-an ini file, with defaults that start a working service on SQLite."""
+an ini file, with defaults that start a working service on SQLite.
+
+Each setting is declared once, with ``setting(default, doc=...)``; the
+sample configuration and the README's table are generated from these
+declarations (``placement_pci.config_docs``)."""
 from __future__ import annotations
 
 import configparser
@@ -7,6 +11,7 @@ import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -19,50 +24,83 @@ def default_database_url() -> str:
     return f"sqlite:///{data_dir / 'placement.sqlite'}"
 
 
+def setting(default: object = dataclasses.MISSING, *, doc: str,
+            default_factory: object = dataclasses.MISSING,
+            shown_default: str | None = None) -> Any:
+    """One setting of ``Settings``: its default and the sentence that the
+    sample configuration and the README table show for it.
+    ``shown_default`` replaces a default that depends on the machine."""
+    return dataclasses.field(default=default, default_factory=default_factory,
+                             metadata={"doc": doc, "shown_default": shown_default})
+
+
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = dataclasses.field(default_factory=default_database_url)
-    bind: str = "127.0.0.1:8778"
-    workers: int = 2
-    # Threads per gunicorn worker (gthread): requests waiting on the
-    # database do not block the whole worker.
-    threads: int = 4
-    # "noauth2" is Placement's development auth; "none" lets every request
-    # through as admin (only for embedded single-user use).
-    auth_strategy: str = "noauth2"
-    max_body_bytes: int = 1024 * 1024
-    # Candidate engine knobs, as upstream's [placement] options.
-    randomize_allocation_candidates: bool = False
-    max_allocation_candidates: int = -1
-    # breadth-first spreads a limited answer over hosts (upstream: depth-first).
-    allocation_candidates_generation_strategy: str = "breadth-first"
-    database_pool_size: int = 5
-    database_retries: int = 10
-    log_level: str = "INFO"
-    # Policy as Placement's [oslo_policy]: a YAML/JSON file of rule name ->
-    # check string overriding the defaults (empty: defaults only).
-    policy_file: str = ""
-    # False keeps the deprecated "role:admin" alternative of the defaults.
-    enforce_new_defaults: bool = False
-    # True refuses system-scoped tokens on project-scoped rules.
-    enforce_scope: bool = True
-    # CORS as oslo.middleware's [cors]; off while no origin is allowed.
-    # Lists are comma-separated in the ini file and environment.
-    cors_allowed_origin: tuple[str, ...] = ()
-    cors_allow_credentials: bool = True
-    cors_expose_headers: tuple[str, ...] = (
-        "X-Auth-Token", "X-Openstack-Request-Id", "X-Subject-Token",
-        "X-Service-Token", "OpenStack-API-Version")
-    cors_max_age: int = 3600
-    # Allocation ledger retention, applied by `placement-pci ledger prune`:
-    # drop entries older than this many days / all but the newest this
-    # many entries (0: no limit).
-    ledger_retention_days: int = 0
-    ledger_retention_entries: int = 0
-    cors_allow_methods: tuple[str, ...] = ("GET", "PUT", "POST", "DELETE", "PATCH")
-    cors_allow_headers: tuple[str, ...] = (
-        "X-Auth-Token", "X-Openstack-Request-Id", "X-Identity-Status", "X-Roles",
-        "X-Service-Catalog", "X-User-Id", "X-Tenant-Id", "OpenStack-API-Version")
+    database_url: str = setting(
+        default_factory=default_database_url,
+        shown_default="SQLite file in the user data dir",
+        doc="SQLAlchemy URL: `postgresql://user@host/db`, "
+            "`mysql+pymysql://user@host/db`, `sqlite:///path`")
+    bind: str = setting("127.0.0.1:8778", doc="HOST:PORT `serve` listens on")
+    workers: int = setting(2, doc="gunicorn worker processes")
+    # gthread: requests waiting on the database do not block the worker.
+    threads: int = setting(4, doc="threads per gunicorn worker")
+    auth_strategy: str = setting(
+        "noauth2", doc="`noauth2` (Placement's development auth: the token is "
+                       "`user[:project]`) or `none` (every request is admin; "
+                       "embedded single-user use only)")
+    max_body_bytes: int = setting(1024 * 1024, doc="larger request bodies get 413")
+    randomize_allocation_candidates: bool = setting(
+        False, doc="shuffle allocation candidates (Placement's option)")
+    max_allocation_candidates: int = setting(
+        -1, doc="global cap on generated allocation candidates (-1: none)")
+    allocation_candidates_generation_strategy: str = setting(
+        "breadth-first", doc="`breadth-first` spreads a limited answer over "
+                             "hosts; `depth-first` is upstream's default")
+    database_pool_size: int = setting(
+        5, doc="connections each worker keeps (PostgreSQL/MariaDB)")
+    database_retries: int = setting(
+        10, doc="retries of a transaction after a deadlock or a lost race")
+    log_level: str = setting("INFO", doc="DEBUG, INFO, WARNING or ERROR")
+    log_format: str = setting(
+        "text", doc="`text`, or `json` for one JSON object per log line")
+    metrics_bind: str = setting(
+        "", doc="HOST:PORT where `serve` also publishes Prometheus metrics "
+                "without a token (empty: only `GET /metrics` on the API, "
+                "behind the `placement_pci:metrics` policy)")
+    control_socket: str = setting(
+        "", shown_default="per instance, from `bind`",
+        doc="gunicorn control socket path (empty: one per bind address in "
+            "the user runtime dir; `off` disables it)")
+    policy_file: str = setting(
+        "", doc="YAML/JSON file of policy rule overrides, as Placement's "
+                "`policy.yaml`")
+    enforce_new_defaults: bool = setting(
+        False, doc="drop the deprecated `role:admin` alternatives of the "
+                   "policy defaults")
+    enforce_scope: bool = setting(
+        True, doc="project-scoped rules refuse system-scoped tokens")
+    # CORS as oslo.middleware's [cors].
+    cors_allowed_origin: tuple[str, ...] = setting(
+        (), doc="origins allowed by CORS (`*` for any; empty: CORS off)")
+    cors_allow_credentials: bool = setting(True, doc="CORS: allow credentials")
+    cors_expose_headers: tuple[str, ...] = setting(
+        ("X-Auth-Token", "X-Openstack-Request-Id", "X-Subject-Token",
+         "X-Service-Token", "OpenStack-API-Version"),
+        doc="CORS: headers exposed to the browser")
+    cors_max_age: int = setting(3600, doc="CORS: preflight cache age in seconds")
+    cors_allow_methods: tuple[str, ...] = setting(
+        ("GET", "PUT", "POST", "DELETE", "PATCH"), doc="CORS: allowed methods")
+    cors_allow_headers: tuple[str, ...] = setting(
+        ("X-Auth-Token", "X-Openstack-Request-Id", "X-Identity-Status", "X-Roles",
+         "X-Service-Catalog", "X-User-Id", "X-Tenant-Id", "OpenStack-API-Version"),
+        doc="CORS: allowed request headers")
+    ledger_retention_days: int = setting(
+        0, doc="`placement-pci ledger prune` drops allocation ledger entries older "
+               "than this many days (0: no age limit)")
+    ledger_retention_entries: int = setting(
+        0, doc="`placement-pci ledger prune` keeps only this many newest ledger "
+               "entries (0: no count limit)")
 
     @classmethod
     def load(cls, config_file: str | os.PathLike | None = None,

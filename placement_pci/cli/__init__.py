@@ -1,11 +1,14 @@
 """The ``placement-pci`` command.
 
-Server-side commands (``serve``, ``db``, ``openapi``) live in
-``cli/server.py``; the PCI client commands in ``cli/pci_sync.py`` and
-``cli/scheduling.py``; the operator's audit and ledger commands in
-``cli/operations.py``; all client commands talk to the service through the
-one transport in ``cli/transport.py``.  Every command is registered here,
-explicitly.
+Server-side commands (``serve``, ``db``, ``status``, ``openapi``) live in
+``cli/server.py``, ``config sample`` in ``cli/config.py``; the PCI client
+commands in ``cli/pci_sync.py`` and ``cli/scheduling.py``, the operator's
+``audit`` and ``ledger`` in ``cli/operations.py``; all client
+commands talk to the service through the one transport in
+``cli/transport.py`` and print through ``cli/output.py``.  Every command is
+registered here, explicitly, and every command takes the global options
+(``--url``, ``--token``, ``--local``, ``-f``, ``-c``) before or after its
+name.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ import sys
 import click
 
 from placement_pci import __version__
-from placement_pci.cli import operations, pci_sync, scheduling, server
+from placement_pci.cli import config, operations, output, pci_sync, scheduling, server
 
 
 @click.group()
@@ -30,11 +33,14 @@ def main(context: click.Context, config_file: str | None) -> None:
 
 main.add_command(server.serve)
 main.add_command(server.db)
+main.add_command(server.status)
 main.add_command(server.openapi)
+main.add_command(config.group)
 main.add_command(pci_sync.group)
 main.add_command(scheduling.group)
-main.add_command(operations.ledger_group)
 main.add_command(operations.audit_group)
+main.add_command(operations.ledger_group)
+output.add_global_options(main)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,15 @@
-"""What every command reads from the root command: the settings."""
+"""What every command reads from the root command: the settings; and the
+one way server-side commands open the database."""
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import click
 
 from placement_pci.settings import Settings
+
+if TYPE_CHECKING:
+    from placement_pci.db.engine import Database
 
 
 def settings_from(context: click.Context, **overrides: object) -> Settings:
@@ -15,3 +21,36 @@ def settings_from(context: click.Context, **overrides: object) -> Settings:
         return Settings.load(config_file, **overrides)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
+
+
+class DatabaseUnavailable(click.ClickException):
+    """One line naming the database (without its password) and why."""
+
+
+def database_error_line(url: str, error: BaseException) -> str:
+    import sqlalchemy as sa
+
+    try:
+        shown = sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        shown = "(unparsable URL)"
+    reason = getattr(error, "orig", None) or error
+    text = str(reason).strip().splitlines()
+    return f"cannot open the database at {shown}: {text[0] if text else type(reason).__name__}"
+
+
+def open_database(settings: Settings) -> Database:
+    """The configured database, connected once so that a missing or
+    unreachable one is a DatabaseUnavailable, not a traceback later."""
+    import sqlalchemy as sa
+
+    from placement_pci.db.engine import Database
+
+    try:
+        database = Database(settings.database_url, pool_size=settings.database_pool_size,
+                            retries=settings.database_retries)
+        with database.engine.connect():
+            pass
+    except (sa.exc.SQLAlchemyError, OSError, ImportError) as error:
+        raise DatabaseUnavailable(database_error_line(settings.database_url, error)) from None
+    return database

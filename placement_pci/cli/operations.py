@@ -1,15 +1,14 @@
 """``placement-pci audit ...`` and ``placement-pci ledger ...``: the
 operator's view of what disagrees, how to heal it, and who changed what.
 
-``audit`` and ``ledger list`` call the HTTP API (``--url``/``--token``, or
-``--local`` for an in-process app on the configured database), like the
-scheduling commands; ``ledger prune`` works on the database directly, as
-``db upgrade`` does, applying the retention settings.
+``audit`` and ``ledger list`` call the HTTP API (the global ``--url``/
+``--token``, or ``--local`` for an in-process app on the configured
+database) and print through ``cli/output.py``, like every client command;
+``ledger prune`` works on the database directly, as ``db upgrade`` does,
+applying the retention settings.
 """
 from __future__ import annotations
 
-import json
-import os
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
@@ -17,50 +16,8 @@ from typing import Any
 import click
 
 from placement_pci.cli.context import settings_from
-from placement_pci.cli.scheduling import render_table
-from placement_pci.cli.transport import TOKEN_ENV, URL_ENV, Api, in_process, remote
-
-
-def connection_options(function: Callable) -> Callable:
-    """--url/--token/--local/-f, kept in the context for ``_api``."""
-    options = [
-        click.option("--url", default=lambda: os.environ.get(URL_ENV),
-                     help=f"service URL (env {URL_ENV})"),
-        click.option("--token", default=lambda: os.environ.get(TOKEN_ENV, "admin"),
-                     help=f"X-Auth-Token (env {TOKEN_ENV}; default admin, for noauth2)"),
-        click.option("--local", is_flag=True,
-                     help="run the API in-process on the configured database"),
-        click.option("-f", "--format", "output_format",
-                     type=click.Choice(["table", "json"]), default="table",
-                     show_default=True),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
-
-
-def _remember(context: click.Context, url: str | None, token: str | None,
-              local: bool, output_format: str) -> None:
-    context.ensure_object(dict)
-    context.obj["operations"] = {"url": url, "token": token, "local": local,
-                                 "format": output_format}
-
-
-def _api(context: click.Context) -> Api:
-    options = context.find_object(dict)["operations"]
-    if options["local"]:
-        return in_process(context)
-    if not options["url"]:
-        raise click.UsageError(f"give --url (or {URL_ENV}) or --local")
-    return remote(options["url"], options["token"])
-
-
-def _output(context: click.Context, document: Any,
-            table: Callable[[Any], str]) -> None:
-    if context.find_object(dict)["operations"]["format"] == "json":
-        click.echo(json.dumps(document, indent=2, sort_keys=True))
-    else:
-        click.echo(table(document))
+from placement_pci.cli.output import Listing, emit
+from placement_pci.cli.transport import api_from
 
 
 def _query(**values: Any) -> str:
@@ -78,20 +35,16 @@ def _allocations_text(allocations: dict[str, Any]) -> str:
 # --- ledger ---------------------------------------------------------------------------
 
 @click.group("ledger")
-@connection_options
-@click.pass_context
-def ledger_group(context: click.Context, **options: Any) -> None:
+def ledger_group() -> None:
     """The allocation ledger: list entries, prune old ones."""
-    _remember(context, **options)
 
 
-def _ledger_table(document: dict) -> str:
+def _ledger_view(document: dict) -> Listing:
     rows = [[e["seq"], e["time"], e["consumer_uuid"], e["action"],
              _allocations_text(e["before"]), _allocations_text(e["after"]),
              e["user_id"], e["request_id"]] for e in document["entries"]]
-    return (render_table(["Seq", "Time", "Consumer", "Action", "Before", "After",
-                          "User", "Request id"], rows)
-            + f"\nnext since: {document['next_since']}")
+    return Listing(["Seq", "Time", "Consumer", "Action", "Before", "After", "User",
+                    "Request id"], rows, footer=f"next since: {document['next_since']}")
 
 
 @ledger_group.command("list")
@@ -104,9 +57,9 @@ def _ledger_table(document: dict) -> str:
 def ledger_list(context: click.Context, consumer_uuid: str | None,
                 hostname: str | None, since: int | None, limit: int | None) -> None:
     """Ledger entries, oldest first."""
-    document = _api(context).call("GET", "/pci/ledger" + _query(
+    document = api_from(context).call("GET", "/pci/ledger" + _query(
         consumer_uuid=consumer_uuid, hostname=hostname, since=since, limit=limit))
-    _output(context, document, _ledger_table)
+    emit(context, document, _ledger_view)
 
 
 @ledger_group.command("prune")
@@ -142,13 +95,11 @@ def ledger_prune(context: click.Context, days: int | None, entries: int | None) 
 # --- audit ----------------------------------------------------------------------------
 
 @click.group("audit", invoke_without_command=True)
-@connection_options
 @click.pass_context
-def audit_group(context: click.Context, **options: Any) -> None:
+def audit_group(context: click.Context) -> None:
     """What disagrees between allocations, claims and devices; heal it.
 
     Without a subcommand: list the findings (as ``audit list``)."""
-    _remember(context, **options)
     if context.invoked_subcommand is None:
         context.invoke(audit_list)
 
@@ -180,13 +131,13 @@ def _audit_body(hostname: str | None, live_consumers: tuple[str, ...],
     return body
 
 
-def _findings_table(document: dict) -> str:
-    if not document["findings"]:
-        return "no findings: allocations, claims and devices agree"
-    return render_table(
+def _findings_view(document: dict) -> Listing:
+    return Listing(
         ["Kind", "Consumer", "Host", "Provider", "Address", "Class", "Detail"],
         [[f["kind"], f["consumer_uuid"], f["hostname"], f["provider_uuid"],
-          f["address"], f["resource_class"], f["detail"]] for f in document["findings"]])
+          f["address"], f["resource_class"], f["detail"]] for f in document["findings"]],
+        footer="" if document["findings"] else
+        "no findings: allocations, claims and devices agree")
 
 
 @audit_group.command("list")
@@ -196,17 +147,17 @@ def audit_list(context: click.Context, hostname: str | None = None,
                live_consumers: tuple[str, ...] = (), live_consumers_file: Any = None) -> None:
     """Every disagreement, one finding a row."""
     body = _audit_body(hostname, live_consumers, live_consumers_file)
-    _output(context, _api(context).call("POST", "/pci/audit", body), _findings_table)
+    emit(context, api_from(context).call("POST", "/pci/audit", body), _findings_view)
 
 
-def _actions_table(document: dict) -> str:
-    if not document["actions"]:
-        return "nothing to heal"
-    title = "dry run: nothing was changed\n" if document["dry_run"] else ""
-    return title + render_table(
+def _actions_view(document: dict) -> Listing:
+    footer = "nothing to heal" if not document["actions"] else ""
+    if document["dry_run"]:
+        footer = (footer + "\n" if footer else "") + "dry run: nothing was changed"
+    return Listing(
         ["Kind", "Consumer", "Host", "Action", "Applied", "Detail"],
         [[a["kind"], a["consumer_uuid"], a["hostname"], a["action"], a["applied"],
-          a["detail"]] for a in document["actions"]])
+          a["detail"]] for a in document["actions"]], footer=footer)
 
 
 @audit_group.command("heal")
@@ -219,4 +170,4 @@ def audit_heal(context: click.Context, hostname: str | None,
     """Repair the findings (one transaction per consumer)."""
     body = _audit_body(hostname, live_consumers, live_consumers_file)
     path = "/pci/audit/heal" + ("?dry_run=true" if dry_run else "")
-    _output(context, _api(context).call("POST", path, body), _actions_table)
+    emit(context, api_from(context).call("POST", path, body), _actions_view)

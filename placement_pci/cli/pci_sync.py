@@ -8,7 +8,6 @@ from the local sysfs, then sends it to the service at ``--url`` or, with
 from __future__ import annotations
 
 import json
-import os
 import socket
 import sys
 import urllib.parse
@@ -17,8 +16,7 @@ from typing import Any
 
 import click
 
-from placement_pci.cli import transport
-from placement_pci.cli.transport import TOKEN_ENV, URL_ENV
+from placement_pci.cli import output, transport
 from placement_pci.host_agent import nova_conf, sysfs
 
 
@@ -87,15 +85,6 @@ def build_body(*, body_file: str | None, device_spec_file: str | None,
     return body
 
 
-def _send(context: click.Context, url: str | None, token: str | None,
-          local: bool) -> transport.Send:
-    if local:
-        return transport.in_process(context).send
-    if url:
-        return transport.remote(url, token).send
-    raise click.UsageError(f"give --url (or {URL_ENV}) or --local")
-
-
 @group.command("sync")
 @click.option("--hostname", default=None,
               help="hypervisor hostname: the root provider's name "
@@ -117,12 +106,6 @@ def _send(context: click.Context, url: str | None, token: str | None,
               show_default=True, help="where the PCI devices are in sysfs")
 @click.option("--viommu-model", "viommu_models", multiple=True,
               help="a vIOMMU model the host supports (repeatable)")
-@click.option("--url", default=lambda: os.environ.get(URL_ENV),
-              help=f"service URL (env {URL_ENV})")
-@click.option("--token", default=lambda: os.environ.get(TOKEN_ENV),
-              help=f"X-Auth-Token to send (env {TOKEN_ENV})")
-@click.option("--local", is_flag=True,
-              help="apply to the configured database instead of a URL")
 @click.option("--dry-run", is_flag=True,
               help="only show the tree that would be applied")
 @click.option("--print-body", is_flag=True,
@@ -131,8 +114,7 @@ def _send(context: click.Context, url: str | None, token: str | None,
 def sync(context: click.Context, hostname: str | None,
          body_file: str | None, device_spec_file: str | None,
          devices_file: str | None, mdev_file: str | None, from_sysfs: bool,
-         sysfs_root: str, viommu_models: tuple[str, ...], url: str | None,
-         token: str | None, local: bool, dry_run: bool,
+         sysfs_root: str, viommu_models: tuple[str, ...], dry_run: bool,
          print_body: bool) -> None:
     """Report this host's PCI devices and apply its provider tree."""
     body = build_body(body_file=body_file,
@@ -144,15 +126,28 @@ def sync(context: click.Context, hostname: str | None,
         click.echo(json.dumps(body, indent=2, sort_keys=True))
         return
     hostname = hostname or socket.gethostname()
-    send = _send(context, url, token, local)
+    send = transport.api_from(context).send
     path = f"/pci/hosts/{urllib.parse.quote(hostname, safe='')}"
     if dry_run:
         path += "?dry_run=true"
     status, document = send("PUT", path, body)
-    click.echo(json.dumps(document, indent=2, sort_keys=True))
+    if status < 400:
+        output.emit(context, document, _summary)
+    else:
+        click.echo(json.dumps(document, indent=2, sort_keys=True))
     if status >= 400:
         for error in (document or {}).get("errors", []):
             click.echo(f"error: {error.get('detail')}", err=True)
         sys.exit(1)
     for warning in (document or {}).get("warnings", []):
         click.echo(f"warning: {warning}", err=True)
+
+
+def _summary(document: dict) -> output.Listing:
+    """One row per provider of the applied (or dry-run) tree."""
+    rows = [[p["name"], {rc: inv["total"] for rc, inv in p.get("inventories", {}).items()},
+             len(p.get("devices", []))] for p in document.get("providers", [])]
+    verb = "would change" if document.get("dry_run") else "changed"
+    state = verb if document.get("changed") else "unchanged"
+    return output.Listing(["Provider", "Inventory (total)", "Devices"], rows,
+                          f"host tree {state}; providers: {len(rows)}")

@@ -2,68 +2,33 @@
 
 Every command calls the HTTP API: at ``--url`` (env PLACEMENT_PCI_URL, with
 ``--token`` / PLACEMENT_PCI_TOKEN), or with ``--local`` an in-process app
-on the configured database (same handlers, no server needed).  Output is a
-readable table, or the API's JSON with ``-f json``.
+on the configured database (same handlers, no server needed).  Output goes
+through ``cli/output.py``: a table, ``-f value``, or the API's document
+with ``-f json``/``-f yaml``; ``-c`` picks columns.
 """
 from __future__ import annotations
 
 import json
-import os
 import urllib.parse
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from placement_pci.cli.transport import TOKEN_ENV, URL_ENV, Api, in_process, remote
+from placement_pci.cli.output import Listing, Record, emit
+from placement_pci.cli.transport import Api, api_from
 
 
 def _api(context: click.Context) -> Api:
-    options = context.find_object(dict)["scheduling"]
-    if options["local"]:
-        return in_process(context)
-    if not options["url"]:
-        raise click.UsageError(f"give --url (or {URL_ENV}) or --local")
-    return remote(options["url"], options["token"])
+    return api_from(context)
 
 
 # --- output -----------------------------------------------------------------------
 
-def render_table(headers: list[str], rows: Iterable[Iterable[Any]]) -> str:
-    """A plain text table; lists are joined with commas, None shown as -."""
-    def cell(value: Any) -> str:
-        if value is None:
-            return "-"
-        if isinstance(value, (list, tuple, set, frozenset)):
-            return ", ".join(str(item) for item in value) or "-"
-        if isinstance(value, dict):
-            return ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
-        if isinstance(value, bool):
-            return "yes" if value else "no"
-        return str(value)
-
-    text_rows = [[cell(value) for value in row] for row in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in text_rows])
-              for i, h in enumerate(headers)]
-    line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
-
-    def format_row(values: list[str]) -> str:
-        return "| " + " | ".join(v.ljust(w) for v, w in zip(values, widths)) + " |"
-    return "\n".join([line, format_row(headers), line]
-                     + [format_row(r) for r in text_rows] + [line])
-
-
 def _output(context: click.Context, document: Any,
-            table: Callable[[Any], str]) -> None:
-    if context.find_object(dict)["scheduling"]["format"] == "json":
-        click.echo(json.dumps(document, indent=2, sort_keys=True))
-    else:
-        click.echo(table(document))
-
-
-def _fields_table(pairs: Iterable[tuple[str, Any]]) -> str:
-    return render_table(["Field", "Value"], pairs)
+            view: Callable[[Any], Listing | Record]) -> None:
+    emit(context, document, view)
 
 
 # --- input helpers ------------------------------------------------------------------
@@ -150,23 +115,9 @@ def _request_from_options(kwargs: dict[str, Any]) -> dict[str, Any]:
 # --- the group -----------------------------------------------------------------------
 
 @click.group("scheduling")
-@click.option("--url", default=lambda: os.environ.get(URL_ENV),
-              help=f"service URL (env {URL_ENV})")
-@click.option("--token", default=lambda: os.environ.get(TOKEN_ENV, "admin"),
-              help=f"X-Auth-Token (env {TOKEN_ENV}; default admin, for noauth2)")
-@click.option("--local", is_flag=True,
-              help="run the API in-process on the configured database")
-@click.option("-f", "--format", "output_format",
-              type=click.Choice(["table", "json"]), default="table",
-              show_default=True)
-@click.pass_context
-def group(context: click.Context, url: str | None, token: str | None,
-          local: bool, output_format: str) -> None:
+def group() -> None:
     """Aliases, request groups, candidates, claims, hostdev XML, live
     migration and "why no candidate"."""
-    context.ensure_object(dict)
-    context.obj["scheduling"] = {"url": url, "token": token, "local": local,
-                                 "format": output_format}
 
 
 # --- aliases --------------------------------------------------------------------------
@@ -191,12 +142,12 @@ def alias_group() -> None:
 def alias_list(context: click.Context) -> None:
     """List the aliases."""
     document = _api(context).call("GET", "/pci/aliases")
-    _output(context, document, lambda d: render_table(
+    _output(context, document, lambda d: Listing(
         _ALIAS_HEADERS, _alias_rows(d["aliases"])))
 
 
-def _alias_fields(alias: dict) -> str:
-    return _fields_table([("name", alias["name"]),
+def _alias_fields(alias: dict) -> Record:
+    return Record([("name", alias["name"]),
                           ("generation", alias["generation"]),
                           ("entry", json.dumps(alias["entry"])),
                           ("resource_class", alias["resource_class"]),
@@ -259,8 +210,8 @@ def device_spec_group() -> None:
     """API-managed device spec sets."""
 
 
-def _set_fields(document: dict) -> str:
-    return _fields_table([("name", document["name"]),
+def _set_fields(document: dict) -> Record:
+    return Record([("name", document["name"]),
                           ("generation", document["generation"]),
                           ("entries", "\n".join(json.dumps(e)
                                                 for e in document["device_spec"])
@@ -274,7 +225,7 @@ def _set_fields(document: dict) -> str:
 def device_spec_list(context: click.Context) -> None:
     """List the device spec sets."""
     document = _api(context).call("GET", "/pci/device-specs")
-    _output(context, document, lambda d: render_table(
+    _output(context, document, lambda d: Listing(
         ["Name", "Entries", "Generation", "Warnings"],
         [[s["name"], len(s["device_spec"]), s["generation"], s["warnings"]]
          for s in d["device_spec_sets"]]))
@@ -324,17 +275,16 @@ def device_spec_delete(context: click.Context, name: str) -> None:
     click.echo(f"deleted device spec set {name}")
 
 
-def _tree_table(tree: dict) -> str:
+def _tree_table(tree: dict) -> Listing:
     rows = []
     for provider in tree["providers"]:
         inventories = {rc: inv["total"] for rc, inv in provider["inventories"].items()}
         rows.append([provider["name"], inventories, provider["traits"],
                      [d["address"] for d in provider["devices"]]])
-    text = render_table(["Provider", "Inventory (total)", "Traits", "Devices"],
-                        rows)
+    footer = ""
     if tree.get("warnings"):
-        text += "\nwarnings:\n" + "\n".join(f"  {w}" for w in tree["warnings"])
-    return text
+        footer = "warnings:\n" + "\n".join(f"  {w}" for w in tree["warnings"])
+    return Listing(["Provider", "Inventory (total)", "Traits", "Devices"], rows, footer)
 
 
 @device_spec_group.command("preview")
@@ -361,22 +311,21 @@ def device_spec_preview(context: click.Context, hostname: str,
 
 # --- request groups and candidates -------------------------------------------------
 
-def _groups_table(document: dict) -> str:
+def _groups_table(document: dict) -> Listing:
     def source(group: dict) -> str:
         origin = group["source"]
         if origin["kind"] == "alias":
             return f"alias {origin['alias']} item {origin['item']} #{origin['index']}"
         return origin["kind"]
-    table = render_table(
+    return Listing(
         ["Group", "Resources", "Required", "Forbidden", "Source"],
         [[g["suffix"] or "(unsuffixed)", g["resources"], g["required"],
-          g["forbidden"], source(g)] for g in document["groups"]])
-    return "\n".join([
-        table,
+          g["forbidden"], source(g)] for g in document["groups"]],
+        "\n".join([
         f"group_policy:   {document['group_policy'] or '-'}",
         f"root_required:  {', '.join(document['root_required']) or '-'}",
         f"root_forbidden: {', '.join(document['root_forbidden']) or '-'}",
-        f"query:          {document['query']}"])
+        f"query:          {document['query']}"]))
 
 
 @group.command("request-groups")
@@ -389,7 +338,7 @@ def request_groups(context: click.Context, **kwargs: Any) -> None:
             _groups_table)
 
 
-def _candidates_table(document: dict) -> str:
+def _candidates_table(document: dict) -> Listing:
     rows = []
     for number, candidate in enumerate(document["candidates"]):
         rows.append([number, candidate["hostname"],
@@ -399,7 +348,7 @@ def _candidates_table(document: dict) -> str:
                       candidate["allocation_request"]["allocations"].items()},
                      [f"{d['alias']}#{d['index']}->{d['provider_name']}"
                       for d in candidate["devices"]]])
-    return render_table(["#", "Host", "Allocations", "Alias devices"], rows)
+    return Listing(["#", "Host", "Allocations", "Alias devices"], rows)
 
 
 @group.command("candidates")
@@ -420,8 +369,8 @@ def candidates(context: click.Context, limit: int | None,
             _candidates_table)
 
 
-def _why_table(document: dict) -> str:
-    return render_table(
+def _why_table(document: dict) -> Listing:
+    return Listing(
         ["Host", "Candidate", "Failed groups", "Why"],
         [[h["name"], h["candidate"],
           [g or "(unsuffixed)" for g in h["failed_groups"]], h["summary"]]
@@ -449,13 +398,13 @@ def why(context: click.Context, hostname: str | None, query: str | None,
 
 # --- claims ---------------------------------------------------------------------------
 
-def _devices_table(document: dict) -> str:
-    table = render_table(
+def _devices_table(document: dict) -> Listing:
+    return Listing(
         ["Group", "Alias", "Host", "Address", "Type", "Managed", "Provider"],
         [[d["group"], d["alias"], d["hostname"], d["address"], d["dev_type"],
-          d["managed"], d["provider_uuid"]] for d in document["devices"]])
-    return (f"consumer {document['consumer_uuid']} (generation "
-            f"{document['consumer_generation']})\n{table}")
+          d["managed"], d["provider_uuid"]] for d in document["devices"]],
+        f"consumer {document['consumer_uuid']} (generation "
+        f"{document['consumer_generation']})")
 
 
 @group.command("claim")
@@ -505,7 +454,7 @@ def claim(context: click.Context, consumer_uuid: str, candidate_number: int,
 def claims(context: click.Context) -> None:
     """List every consumer's PCI claim."""
     document = _api(context).call("GET", "/pci/claims")
-    _output(context, document, lambda d: render_table(
+    _output(context, document, lambda d: Listing(
         ["Consumer", "Generation", "Hosts", "Devices"],
         [[c["consumer_uuid"], c["consumer_generation"], c["hostnames"],
           [f"{x['address']} ({x['alias']})" for x in c["devices"]]]
@@ -537,7 +486,7 @@ def hostdev_xml(context: click.Context, consumer_uuid: str) -> None:
     """Print the libvirt <hostdev> XML of a consumer's devices."""
     document = _api(context).call("GET",
                                   f"/pci/claims/{consumer_uuid}/hostdev-xml")
-    _output(context, document, lambda d: d["xml"])
+    _output(context, document, lambda d: Listing([], [], d["xml"]))
 
 
 # --- live migration ----------------------------------------------------------------
@@ -554,7 +503,7 @@ def live_migration_check(context: click.Context, consumer_uuid: str) -> None:
     """Refuse (exit 1) naming the devices that block live migration."""
     document = _api(context).call(
         "POST", f"/pci/claims/{consumer_uuid}/live-migration/check", {})
-    _output(context, document, lambda d: render_table(
+    _output(context, document, lambda d: Listing(
         ["Group", "Host", "Address", "Live migratable"],
         [[x["group"], x["hostname"], x["address"], x["live_migratable"]]
          for x in d["devices"]]))
@@ -596,8 +545,7 @@ def live_migration_plan(context: click.Context, consumer_uuid: str,
         body["xml"] = Path(xml_file).read_text()
     document = _api(context).call(
         "POST", f"/pci/claims/{consumer_uuid}/live-migration/plan", body)
-    _output(context, document, lambda d: render_table(
+    _output(context, document, lambda d: Listing(
         ["Group", "Source", "Destination", "Destination host"],
         [[m["group"], m["source_address"], m["destination_address"],
-          m["destination_hostname"]] for m in d["address_map"]])
-        + "\n" + d["xml"])
+          m["destination_hostname"]] for m in d["address_map"]], d["xml"]))

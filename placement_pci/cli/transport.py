@@ -15,10 +15,11 @@ from typing import Any
 
 import click
 
+from placement_pci.cli import output
 from placement_pci.cli.context import settings_from
+from placement_pci.cli.output import TOKEN_ENV, URL_ENV
 
-TOKEN_ENV = "PLACEMENT_PCI_TOKEN"
-URL_ENV = "PLACEMENT_PCI_URL"
+__all__ = ["TOKEN_ENV", "URL_ENV", "Api", "api_from", "in_process", "remote"]
 API_VERSION_HEADER = {"OpenStack-API-Version": "placement 1.39"}
 
 Send = Callable[[str, str, Any], tuple[int, Any]]
@@ -88,7 +89,8 @@ def in_process(context: click.Context) -> Api:
     the database credentials."""
     from placement_pci.app import create_app
 
-    settings = settings_from(context, auth_strategy="none")
+    # WARNING: the request lines of a server would only clutter a command.
+    settings = settings_from(context, auth_strategy="none", log_level="WARNING")
     client = create_app(settings).test_client()
 
     def send(method: str, path: str, body: Any) -> tuple[int, Any]:
@@ -96,3 +98,13 @@ def in_process(context: click.Context) -> Api:
                                headers=API_VERSION_HEADER)
         return response.status_code, response.get_json(silent=True)
     return Api(send)
+
+
+def api_from(context: click.Context) -> Api:
+    """The service the global options name: ``--local`` or ``--url``."""
+    chosen = output.options(context)
+    if chosen.local:
+        return in_process(context)
+    if not chosen.url:
+        raise click.UsageError(f"give --url (or {URL_ENV}) or --local")
+    return remote(chosen.url, chosen.token)

@@ -23,6 +23,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from placement_pci import metrics
+
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -149,6 +151,7 @@ class Database:
                             raise cause from None
                     raise
                 LOG.debug("retrying transaction after %r (attempt %d)", error, attempt)
+                metrics.transaction_retried()
                 time.sleep(min(0.5, 0.005 * (2 ** attempt)) * random.random())
 
     def run_read(self, operation: Callable[[Connection], T]) -> T:

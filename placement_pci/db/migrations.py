@@ -45,12 +45,37 @@ def sync_standard_names(database: Database) -> None:
         insert_ignoring_duplicates(connection, tables.traits, missing)
 
 
-def is_current(database: Database) -> bool:
-    """True when the database already has the newest schema revision."""
+def head_revisions() -> frozenset[str]:
+    """The newest revision(s) this code knows."""
+    from alembic.script import ScriptDirectory
+
+    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+
+def current_revisions(database: Database) -> frozenset[str]:
+    """The database's revision(s); empty before the first migration."""
     from alembic.runtime.migration import MigrationContext
+
+    with database.engine.connect() as connection:
+        return frozenset(MigrationContext.configure(connection).get_current_heads())
+
+
+def known_revisions() -> frozenset[str]:
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    with database.engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_heads()
-    return set(current) == set(script.get_heads())
+    return frozenset(revision.revision for revision in script.walk_revisions())
+
+
+def is_current(database: Database) -> bool:
+    """True when the database already has the newest schema revision."""
+    return current_revisions(database) == head_revisions()
+
+
+def downgrade(database: Database, revision: str) -> None:
+    """Step the schema back (``-1``: one revision); for tests and rollbacks."""
+    url = database.url.render_as_string(hide_password=False)
+    with database.engine.begin() as connection:
+        config = alembic_config(url)
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)

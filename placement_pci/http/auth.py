@@ -40,6 +40,9 @@ PUBLIC = None
 ROUTE_POLICIES: Mapping[str, RoutePolicy | None] = {
     "root.versions": PUBLIC,
     "openapi.document": PUBLIC,
+    # ?detailed checks placement_pci:healthcheck:detailed in the handler.
+    "healthcheck.healthcheck": PUBLIC,
+    "metrics.exposition": RoutePolicy("placement_pci:metrics"),
 
     "resource_providers.list_resource_providers": RoutePolicy("placement:resource_providers:list"),
     "resource_providers.create_resource_provider":

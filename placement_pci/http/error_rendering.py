@@ -26,6 +26,8 @@ def error_response(status: int, detail: str, code: str = errors.UNDEFINED_CODE,
     }
     if microversion.is_at_least(23):
         entry["code"] = code
+    # Metrics tell conflicts apart by code, at every microversion.
+    flask.g.error_code = code
     response = _render(entry)
     for key, value in (headers or {}).items():
         response.headers[key] = value

@@ -89,8 +89,17 @@ def normalize_address(text: object) -> str:
     return str(parse_address(text))
 
 
+def _refuse_blank_or_padded(name: str, text: str) -> None:
+    """Nova refuses address fields that are blank (only whitespace) or
+    padded with whitespace; an empty field still means any."""
+    if text != text.strip():
+        what = "blank" if not text.strip() else "padded with whitespace"
+        raise AddressError(f"{name} {text!r} is {what}; give '*', a hex "
+                           f"number or leave the field empty")
+
+
 def _parse_glob_field(name: str, text: str) -> int | None:
-    text = text.strip()
+    _refuse_blank_or_padded(name, text)
     if text in ("", ANY):
         return None
     if not _HEX_FIELD.match(text):
@@ -199,6 +208,7 @@ def parse_address_regex(fields: dict) -> AddressRegex:
             raise AddressError(
                 f"{name} must be a regular expression string, "
                 f"got {pattern!r}")
+        _refuse_blank_or_padded(name, pattern)
         try:
             re.compile(pattern)
         except re.error as error:

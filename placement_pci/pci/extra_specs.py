@@ -35,6 +35,9 @@ IMAGE_LOCKED_MEMORY_KEY = "hw_locked_memory"
 FLAVOR_PAGE_SIZE_KEY = "hw:mem_page_size"
 IMAGE_PAGE_SIZE_KEY = "hw_mem_page_size"
 IMAGE_TRAIT_PREFIX = "trait:"
+# How Nova's image metadata object carries the ``trait:`` properties.
+IMAGE_TRAITS_REQUIRED_KEY = "traits_required"
+MAX_IMAGE_TRAITS = 100
 
 MAX_AMOUNT = 2147483647
 MAX_KEY_LENGTH = 255
@@ -90,6 +93,11 @@ class SchedulingHints:
     viommu_model: str | None = None
     locked_memory: bool | None = None
     image_required_traits: set[str] = field(default_factory=set)
+    # The validated key/value strings, for the feature translation.
+    extra_specs: dict[str, str] = field(default_factory=dict)
+    image_properties: dict[str, str] = field(default_factory=dict)
+    # Root traits the flavor's and image's features add (nova_features).
+    feature_root_required: set[str] = field(default_factory=set)
 
 
 def parse_alias_request(value: str) -> list[AliasItem]:
@@ -232,8 +240,33 @@ def read_extra_specs(extra_specs: object) -> tuple[SchedulingHints,
     return hints, specs
 
 
-def read_image_properties(properties: object) -> dict[str, str]:
-    """Validate the image properties this translation reads."""
+def _image_trait_list(value: object) -> set[str]:
+    """``traits_required``: a list of trait names, each required."""
+    key = IMAGE_TRAITS_REQUIRED_KEY
+    if not isinstance(value, list) or len(value) > MAX_IMAGE_TRAITS:
+        raise image_property_error(
+            key, f"must be a list of at most {MAX_IMAGE_TRAITS} trait names, "
+                 f"got {value!r}")
+    traits = set()
+    for item in value:
+        if not isinstance(item, str) or not _is_valid_trait(item):
+            raise image_property_error(
+                key, f"{item!r} is neither a standard trait nor a CUSTOM_ "
+                     f"name of [A-Z0-9_]")
+        traits.add(item)
+    return traits
+
+
+def read_image_properties(properties: object) -> tuple[dict[str, str],
+                                                       set[str]]:
+    """Validate the image properties this translation reads; return them
+    and the traits of ``traits_required``."""
+    listed: set[str] = set()
+    if (isinstance(properties, Mapping)
+            and IMAGE_TRAITS_REQUIRED_KEY in properties):
+        listed = _image_trait_list(properties[IMAGE_TRAITS_REQUIRED_KEY])
+        properties = {key: value for key, value in properties.items()
+                      if key != IMAGE_TRAITS_REQUIRED_KEY}
     props = _string_values(properties, "properties", image_property_error)
     for key, value in props.items():
         if key == IMAGE_NUMA_POLICY_KEY:
@@ -254,7 +287,7 @@ def read_image_properties(properties: object) -> dict[str, str]:
                 raise image_property_error(
                     key, f"value '{value}' is not supported; image traits "
                          f"can only be 'required'")
-    return props
+    return props, listed
 
 
 def combine(extra_specs: object, image_properties: object) -> SchedulingHints:
@@ -264,7 +297,9 @@ def combine(extra_specs: object, image_properties: object) -> SchedulingHints:
     the flavor's vIOMMU model wins over the image's.
     """
     hints, specs = read_extra_specs(extra_specs)
-    props = read_image_properties(image_properties)
+    props, listed_traits = read_image_properties(image_properties)
+    hints.extra_specs = specs
+    hints.image_properties = props
 
     flavor_policy = specs.get(FLAVOR_NUMA_POLICY_KEY)
     image_policy = props.get(IMAGE_NUMA_POLICY_KEY)
@@ -305,5 +340,5 @@ def combine(extra_specs: object, image_properties: object) -> SchedulingHints:
 
     hints.image_required_traits = {
         key[len(IMAGE_TRAIT_PREFIX):] for key, value in props.items()
-        if key.startswith(IMAGE_TRAIT_PREFIX)}
+        if key.startswith(IMAGE_TRAIT_PREFIX)} | listed_traits
     return hints

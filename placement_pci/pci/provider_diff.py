@@ -246,6 +246,11 @@ def compute_changes(
                 f"provider {name} no longer matches any device but has "
                 "allocations; it is kept until they are removed")
             traits = None
+        elif plan.traits is None:
+            # mdev providers keep the operator's traits, plus OWNER_NOVA
+            # like every provider built for the compute host.
+            traits = (old.traits if old else frozenset()) | {
+                os_traits.OWNER_NOVA}
         else:
             traits = plan.traits
         if old is None:

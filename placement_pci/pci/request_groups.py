@@ -17,6 +17,7 @@ from typing import Any
 from placement_pci import errors
 from placement_pci.candidates.request_group import CandidateRequest, RequestGroup
 from placement_pci.pci import extra_specs as specs_module
+from placement_pci.pci import nova_features
 from placement_pci.pci.alias import PciAlias, parse_aliases
 from placement_pci.pci.extra_specs import AliasItem, SchedulingHints, extra_specs_error
 from placement_pci.pci.viommu import MODEL_TRAITS
@@ -139,20 +140,37 @@ def _next_suffix(base: str, counters: dict[str, int], used: set[str]) -> str:
 
 
 def _flavor_groups(hints: SchedulingHints, flavor: Flavor) -> list[RequestGroup]:
-    """The unsuffixed group and the flavor's own suffixed groups."""
-    requested = {name for group in hints.groups.values()
-                 for name in group.resources}
+    """The unsuffixed group and the flavor's own suffixed groups.
+
+    Follows the order of Nova's ResourceRequest: granular keys, image
+    traits, the CPU policy, the flavor's VCPU/MEMORY_MB/DISK_GB where no
+    group asks for the class, then the other features.
+    """
+    features = nova_features.translate(
+        hints.extra_specs, hints.image_properties,
+        frozenset(hints.image_required_traits), hints.groups, flavor.vcpus)
     unsuffixed = hints.groups.get("")
     if unsuffixed is None:
         unsuffixed = specs_module.FlavorGroupRequest()
         hints.groups[""] = unsuffixed
+    unsuffixed.required |= hints.image_required_traits
+    for name in ("VCPU", "PCPU"):
+        if name in features.resources:
+            unsuffixed.resources[name] = features.resources[name]
+    requested = {name for group in hints.groups.values()
+                 for name in group.resources}
     if "VCPU" not in requested and "PCPU" not in requested:
         unsuffixed.resources["VCPU"] = flavor.vcpus
     if "MEMORY_MB" not in requested:
         unsuffixed.resources["MEMORY_MB"] = flavor.memory_mb
     if "DISK_GB" not in requested:
         unsuffixed.resources["DISK_GB"] = flavor.disk_gb
-    unsuffixed.required |= hints.image_required_traits
+    for name, amount in features.resources.items():
+        if name not in ("VCPU", "PCPU"):
+            unsuffixed.resources[name] = amount
+    unsuffixed.required |= features.required
+    unsuffixed.forbidden |= features.forbidden
+    hints.feature_root_required = features.root_required
 
     groups = []
     for suffix in sorted(hints.groups):
@@ -262,7 +280,7 @@ def translate_request(flavor: Flavor, image: Image,
             None, "the flavor requests no resources at all (every amount "
                   "is 0 and no alias device is asked for)")
 
-    root_required = set(ROOT_REQUIRED)
+    root_required = set(ROOT_REQUIRED) | hints.feature_root_required
     if hints.viommu_model:
         root_required.add(MODEL_TRAITS[hints.viommu_model])
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
 
+from placement_pci import metrics
 from placement_pci.candidates.feasibility import group_key
 from placement_pci.candidates.render import render_stream
 from placement_pci.candidates.request_group import CandidateRequest
@@ -25,6 +27,7 @@ from placement_pci.services.snapshot_cache import SnapshotCache
 from placement_pci.settings import Settings
 
 Microversion = tuple[int, int]
+T = TypeVar("T")
 
 
 def solver_options(settings: Settings | None,
@@ -51,7 +54,7 @@ def stream_candidates(database: Database, snapshots: SnapshotCache,
     this returns."""
     options = solver_options(settings, microversion)
     graph = snapshots.graph(database)
-    answers = bounded_answers(graph, request, options)
+    answers = _counted(bounded_answers(graph, request, options))
     chunks = render_stream(graph, answers, requested_classes(request),
                            microversion, options.nested_aware)
     if options.randomize:
@@ -60,8 +63,21 @@ def stream_candidates(database: Database, snapshots: SnapshotCache,
     key = (request_key(request), microversion, options)
     body = bodies.get(key)
     if body is not None:
+        metrics.candidates_from_cache(METRICS_API)
         return iter((body,))
     return bodies.filling(key, chunks)
+
+
+METRICS_API = "allocation_candidates"
+
+
+def _counted(answers: Iterable[T]) -> Iterator[T]:
+    """``answers``, recording how many there were once all are out."""
+    count = 0
+    for answer in answers:
+        count += 1
+        yield answer
+    metrics.candidates_computed(METRICS_API, count)
 
 
 def request_key(request: CandidateRequest) -> tuple:

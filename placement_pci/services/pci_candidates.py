@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from placement_pci import errors
+from placement_pci import errors, metrics
 from placement_pci.candidates import render, solver
 from placement_pci.candidates.graph import ProviderGraph
 from placement_pci.candidates.request_group import CandidateRequest
@@ -107,6 +107,7 @@ def find_candidates(database: Database, snapshots: SnapshotCache,
                if not {graph.providers[pid].root_id
                        for pid in answer.provider_ids} & excluded)
     chosen = list(itertools.islice(answers, bound))
+    metrics.candidates_computed("pci_candidates", len(chosen))
     rendered = []
     for answer in chosen:
         roots = sorted({graph.providers[graph.providers[pid].root_id].name

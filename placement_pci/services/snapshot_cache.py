@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
 
+from placement_pci import metrics
 from placement_pci.candidates.graph import ProviderGraph
 from placement_pci.db.engine import Database
 from placement_pci.store.provider_graph import (
@@ -54,11 +55,13 @@ class SnapshotCache:
             cached = self._cached.get(database)
             if cached is not None and cached.fingerprint == fingerprint:
                 return cached.graph
-            with database.read() as connection:
+            full = cached is None or self._loader is not load_graph
+            with (metrics.SnapshotTimer("full" if full else "incremental"),
+                  database.read() as connection):
                 # Read the fingerprint again, before the rows: a write
                 # landing during the load makes the next request reload.
                 fingerprint = read_fingerprint(connection)
-                if cached is None or self._loader is not load_graph:
+                if full:
                     graph = self._loader(connection)
                 else:
                     graph = refresh_graph(

@@ -17,6 +17,7 @@ def test_the_scenario_in_the_cli(api, database, tmp_path, monkeypatch):
     monkeypatch.setenv("PLACEMENT_PCI_DATABASE_URL",
                        database.url.render_as_string(hide_password=False))
     monkeypatch.delenv("PLACEMENT_PCI_URL", raising=False)
+    monkeypatch.setenv("COLUMNS", "250")
     runner = CliRunner()
 
     def run(*args: str) -> str:
@@ -41,15 +42,20 @@ def test_the_scenario_in_the_cli(api, database, tmp_path, monkeypatch):
     assert api.delete(f"/allocations/{consumer}").status_code == 204
 
     listed = run("audit", "--local", "list", "--hostname", "compute1")
-    assert "claim_without_allocation" in listed and "device_without_allocation" in listed
-    assert consumer in listed
+    assert "Kind" in listed and "Detail" in listed
+    listed = run("audit", "--local", "list", "--hostname", "compute1",
+                 "-f", "value", "-c", "Kind", "-c", "Consumer")
+    assert sorted(listed.splitlines()) == [f"claim_without_allocation {consumer}",
+                                           f"device_without_allocation {consumer}"]
     found = json.loads(run("audit", "--local", "-f", "json"))["findings"]
     assert sorted(f["kind"] for f in found) == ["claim_without_allocation",
                                                 "device_without_allocation"]
 
     proposed = run("audit", "--local", "heal", "--dry-run")
     assert "dry run: nothing was changed" in proposed
-    assert "re-create allocations" in proposed and "would re-create" in proposed
+    proposed = run("audit", "--local", "heal", "--dry-run", "-f", "value",
+                   "-c", "Action", "-c", "Applied")
+    assert proposed.splitlines() == ["re-create allocations no"] * 2
     assert api.get(f"/allocations/{consumer}").get_json()["allocations"] == {}
 
     applied = json.loads(run("audit", "--local", "-f", "json", "heal"))
@@ -59,8 +65,9 @@ def test_the_scenario_in_the_cli(api, database, tmp_path, monkeypatch):
     held = api.get(f"/allocations/{consumer}").get_json()["allocations"]
     assert [entry["resources"] for entry in held.values()] == [{"CUSTOM_A16_16A": 1}]
 
-    ledger = run("ledger", "--local", "list", "--consumer", consumer)
-    rows = [line for line in ledger.splitlines() if consumer in line]
-    assert [next(a for a in ("pci.claim", "allocations.delete", "pci.audit.heal")
-                 if a in row) for row in rows] == [
-        "pci.claim", "allocations.delete", "pci.audit.heal"]
+    assert "next since: 4" in run("ledger", "--local", "list", "--consumer", consumer)
+    ledger = run("ledger", "--local", "list", "--consumer", consumer,
+                 "-f", "value", "-c", "Seq", "-c", "Action", "-c", "Consumer")
+    assert ledger.splitlines() == [f"1 pci.claim {consumer}",
+                                   f"2 allocations.delete {consumer}",
+                                   f"3 pci.audit.heal {consumer}"]

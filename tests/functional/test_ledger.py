@@ -184,8 +184,13 @@ def test_ledger_list_in_the_cli(api, database, monkeypatch):
     api.put(f"/allocations/{consumer}", json=put_body({provider: {"VCPU": 1}}))
     monkeypatch.setenv("PLACEMENT_PCI_DATABASE_URL",
                        database.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("COLUMNS", "250")
     result = CliRunner().invoke(main, ["ledger", "--local", "list",
                                        "--consumer", consumer])
     assert result.exit_code == 0, result.output
-    assert consumer in result.output and "allocations.put" in result.output
-    assert "VCPU=1" in result.output and "next since: 2" in result.output
+    assert "next since: 2" in result.output
+    result = CliRunner().invoke(main, ["ledger", "list", "--local", "--consumer", consumer,
+                                       "-f", "value", "-c", "Consumer", "-c", "Action",
+                                       "-c", "After"])
+    assert result.output.splitlines() == [f"{consumer} allocations.put "
+                                          f"{provider[:8]}: VCPU=1"]

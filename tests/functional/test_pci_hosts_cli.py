@@ -56,7 +56,7 @@ def provider_names(database):
 
 
 def run(*args):
-    return CliRunner().invoke(main, ["pci", "sync", "--hostname", HOST,
+    return CliRunner().invoke(main, ["-f", "json", "pci", "sync", "--hostname", HOST,
                                      *args])
 
 

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from placement_pci.cli import main
-from placement_pci.cli.scheduling import render_table
+from placement_pci.cli.output import render_table
 from tests.seeds import A16_ALIAS, A16_DEVICES, A16_SPEC
 
 NO_RESOURCES = ["--vcpus", "0", "--memory-mb", "0", "--root-gb", "0"]
@@ -23,6 +23,8 @@ def database_url(tmp_path):
 def run(database_url, monkeypatch):
     monkeypatch.setenv("PLACEMENT_PCI_DATABASE_URL", database_url)
     monkeypatch.delenv("PLACEMENT_PCI_URL", raising=False)
+    # Wide enough that no table cell wraps inside the strings looked for.
+    monkeypatch.setenv("COLUMNS", "250")
     runner = CliRunner()
 
     def invoke(*args: str, status: int = 0) -> str:
@@ -100,7 +102,7 @@ def test_errors_are_readable(run):
     assert "--local" in output
 
 
-def test_render_table():
+def test_render_table():  # noqa: D103
     table = render_table(["A", "B"], [["x", ["p", "q"]], [None, True]])
     assert table.splitlines()[1] == "| A | B    |"
     assert "| x | p, q |" in table and "| - | yes  |" in table

@@ -270,3 +270,41 @@ def test_matching(spec, address, parent, pfs, matches):
     specs, _ = device_spec.parse_device_specs([spec])
     found = match(specs, "10de", "25b6", address, parent, pfs)
     assert (found is not None) is matches
+
+
+@pytest.mark.parametrize("address, reason", [
+    ("0000:81:00. ", "function ' ' is blank"),
+    ("0000:81: .0", "slot ' ' is blank"),
+    ("0000: 81:00.0", "bus ' 81' is padded with whitespace"),
+    (" 0000:81:00.0", "domain ' 0000' is padded with whitespace"),
+    ("0000:81:00.1 ", "function '1 ' is padded with whitespace"),
+    ({"function": " "}, "function ' ' is blank"),
+    ({"bus": "81 "}, "bus '81 ' is padded with whitespace"),
+])
+def test_blank_or_padded_address_fields_are_refused(address, reason):
+    with pytest.raises(errors.BadRequest) as caught:
+        device_spec.parse_device_specs([{"address": address}])
+    assert caught.value.code == "placement_pci.device_spec.invalid"
+    assert "device_spec entry 0" in caught.value.detail
+    assert "field 'address'" in caught.value.detail
+    assert reason in caught.value.detail
+
+
+@pytest.mark.parametrize("address", ["0000:81:00.", ":81:00.0", "::.",
+                                     {"function": ""}])
+def test_empty_address_fields_still_mean_any(address):
+    specs, _ = device_spec.parse_device_specs([{"address": address}])
+    assert specs[0].address.matches(parse_address("0000:81:00.0"))
+
+
+@pytest.mark.parametrize("tags, field", [
+    ({"managed": None}, "managed"),
+    ({"live_migratable": 1}, "live_migratable"),
+    ({"one_time_use": 0}, "one_time_use"),
+    ({"physical_network": None}, "physical_network"),
+    ({"resource_class": 5}, "resource_class"),
+])
+def test_tag_values_must_be_strings_or_booleans(tags, field):
+    # Deliberately stricter than Nova (api-ref/pci-deviations.md item 6b).
+    error = parse_error([{"vendor_id": "8086", **tags}])
+    assert f"field '{field}'" in error.detail

@@ -137,3 +137,31 @@ def test_nova_conf_style_strings_are_accepted():
         "devices": [{"parent_addr": "0000:87:00.0",
                      "type": "mlx5_core-local", "available_instances": 1}]})
     assert inventories == {"0000:87:00.0": ("mlx5_core-local", "VGPU", 1)}
+
+
+@pytest.mark.parametrize("max_instances, per_parent, expected", [
+    # no cap: every parent keeps its own capacity
+    (None, [("0000:84:00.0", 4, 0), ("0000:85:00.0", 4, 0)],
+     {"0000:84:00.0": 4, "0000:85:00.0": 4}),
+    # the cap is for the type over all its parents
+    (6, [("0000:84:00.0", 4, 0), ("0000:85:00.0", 4, 0)],
+     {"0000:84:00.0": 4, "0000:85:00.0": 2}),
+    # existing mdevs count against the cap
+    (5, [("0000:84:00.0", 1, 3), ("0000:85:00.0", 4, 0)],
+     {"0000:84:00.0": 4, "0000:85:00.0": 1}),
+    # a parent left without capacity gets no inventory
+    (4, [("0000:84:00.0", 4, 0), ("0000:85:00.0", 4, 0)],
+     {"0000:84:00.0": 4}),
+    (10, [("0000:84:00.0", 4, 0), ("0000:85:00.0", 4, 0)],
+     {"0000:84:00.0": 4, "0000:85:00.0": 4}),
+])
+def test_max_instances_table(max_instances, per_parent, expected):
+    options = {} if max_instances is None else {
+        "max_instances": max_instances}
+    inventories, _ = plan({
+        "enabled_mdev_types": ["a"], "types": {"a": options},
+        "devices": [{"parent_addr": address, "type": "a",
+                     "available_instances": available, "existing": existing}
+                    for address, available, existing in per_parent]})
+    assert {address: total for address, (_, _, total)
+            in inventories.items()} == expected

@@ -224,3 +224,28 @@ def test_healing_usage_counts_for_one_time_use_reserved():
     result = changes(tree, [], root_traits=None, healing=fixes)
     assert result.providers[0].inventories[CLASS].reserved == 1
     assert result.changed
+
+
+MDEV = {"enabled_mdev_types": ["nvidia-35"],
+        "devices": [{"parent_addr": "0000:84:00.0", "type": "nvidia-35",
+                     "available_instances": 4}]}
+MDEV_NAME = "compute1_pci_0000_84_00_0"
+
+
+@pytest.mark.parametrize("old_traits, expected_traits, action", [
+    # a new mdev provider carries OWNER_NOVA, like Nova's
+    (None, {"OWNER_NOVA"}, "create"),
+    # an existing one gains it and keeps the operator's traits
+    (frozenset({"CUSTOM_A16"}), {"CUSTOM_A16", "OWNER_NOVA"}, "update"),
+    (frozenset({"CUSTOM_A16", "OWNER_NOVA"}), {"CUSTOM_A16", "OWNER_NOVA"},
+     "unchanged"),
+])
+def test_mdev_providers_carry_owner_nova(old_traits, expected_traits,
+                                         action):
+    current = [] if old_traits is None else [existing(
+        MDEV_NAME, inventories={"VGPU": Inventory(total=4, max_unit=4)},
+        traits=old_traits, device_types=())]
+    result = changes(plan([], [], mdev=MDEV), current)
+    change = next(c for c in result.providers if c.name == MDEV_NAME)
+    assert change.traits == frozenset(expected_traits)
+    assert change.action == action
