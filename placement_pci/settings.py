@@ -31,6 +31,9 @@ class Settings:
     # through as admin (only for embedded single-user use).
     auth_strategy: str = "noauth2"
     max_body_bytes: int = 1024 * 1024
+    # The URL clients reach the service at (behind a proxy), used for
+    # Location headers; empty: the request's scheme and (well-formed) Host.
+    public_url: str = ""
     # Candidate engine knobs, as upstream's [placement] options.
     randomize_allocation_candidates: bool = False
     max_allocation_candidates: int = -1
