@@ -1,6 +1,8 @@
 """create_app(settings): the Flask application with every API blueprint."""
 from __future__ import annotations
 
+import re
+
 import flask
 
 from placement_pci import errors, request_log
@@ -18,18 +20,23 @@ from placement_pci.http import (
     metrics,
     microversion,
     openapi,
+    pci_aliases,
     pci_audit,
     pci_claims,
+    pci_device_specs,
     pci_hosts,
     pci_ledger,
-    pci_requests,
+    pci_live_migration,
+    pci_request_groups,
     pci_scheduling,
     reshaper,
     resource_classes,
     resource_providers,
     root,
+    routes,
     traits,
     usages,
+    util,
 )
 from placement_pci.services.snapshot_cache import SnapshotCache
 from placement_pci.settings import Settings
@@ -74,6 +81,7 @@ def create_app(settings: Settings | None = None, *,
     app.after_request(_finish_response)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    routes.check_declared(app)
     return app
 
 
@@ -84,19 +92,31 @@ BLUEPRINTS = (
     resource_providers.blueprint, inventories.blueprint, traits.blueprint,
     resource_classes.blueprint, aggregates.blueprint, allocations.blueprint,
     usages.blueprint, allocation_candidates.blueprint, reshaper.blueprint,
-    pci_hosts.blueprint, pci_requests.blueprint, pci_claims.blueprint,
-    pci_scheduling.blueprint,
-    pci_ledger.blueprint, pci_audit.blueprint,
+    pci_hosts.blueprint, pci_device_specs.blueprint, pci_aliases.blueprint,
+    pci_request_groups.blueprint, pci_scheduling.blueprint, pci_claims.blueprint,
+    pci_live_migration.blueprint, pci_ledger.blueprint, pci_audit.blueprint,
 )
 
 
 # Routes that answer other media types than JSON (they negotiate themselves).
 NON_JSON_ENDPOINTS = frozenset({"healthcheck.healthcheck", "metrics.exposition"})
 
+# A Host header as RFC 3986 allows it: a name or IPv4, or an IPv6
+# literal, and a port.  Anything else is not echoed in Location headers.
+HOST_PATTERN = re.compile(r"^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
+
 
 def _start_request() -> None:
     flask.g.microversion = microversion.MIN_VERSION
     flask.g.microversion = microversion.parse_request_version(flask.request.headers)
+    request = flask.request
+    util.check_text(request.path, "path")
+    for name, value in request.args.items(multi=True):
+        util.check_text(name, "query string")
+        util.check_text(value, "query string")
+    host = request.headers.get("Host")
+    if host is not None and not HOST_PATTERN.match(host):
+        raise errors.BadRequest("Invalid Host header")
     length = flask.request.headers.get("Content-Length")
     if length is not None and not length.strip().isdigit():
         raise errors.BadRequest("content-length header must be an integer")

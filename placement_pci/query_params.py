@@ -13,9 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from placement_pci import errors
 from placement_pci.candidates import query as candidate_query
-from placement_pci.schemas.base import is_uuid_like
+from placement_pci.identifiers import is_canonical_uuid as is_uuid_like
+from placement_pci.schemas.base import QUERY_INVALID
 
-INVALID_QUERY = "Invalid query string parameters"
+INVALID_QUERY = QUERY_INVALID
 
 
 def check_known_parameters(given: Iterable[str], allowed: Iterable[str]) -> None:

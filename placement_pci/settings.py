@@ -50,6 +50,9 @@ class Settings:
                        "`user[:project]`) or `none` (every request is admin; "
                        "embedded single-user use only)")
     max_body_bytes: int = setting(1024 * 1024, doc="larger request bodies get 413")
+    public_url: str = setting(
+        "", doc="URL clients reach the service at (behind a proxy), used in "
+                "`Location` headers (empty: the request's scheme and well-formed Host)")
     randomize_allocation_candidates: bool = setting(
         False, doc="shuffle allocation candidates (Placement's option)")
     max_allocation_candidates: int = setting(

@@ -94,10 +94,17 @@ def _check_keys_and_formats(query: Mapping[str, Sequence[str]],
         if not _LIMIT.match(value):
             raise _schema_error(f"{value!r} does not match '^[1-9][0-9]*$'",
                                 "pattern", "['properties']['limit']")
+        if int(value) > MAX_LIMIT:
+            raise _schema_error(f"{value} is greater than the maximum of {MAX_LIMIT}",
+                                "maximum", "['properties']['limit']")
     for value in query.get("group_policy", ()):
         if value not in GROUP_POLICIES:
             raise _schema_error(f"{value!r} is not one of ['none', 'isolate']",
                                 "enum", "['properties']['group_policy']")
+
+
+# The largest limit: larger ones only reach integer overflow downstream.
+MAX_LIMIT = 2147483647
 
 
 def parse_resources(value: str) -> dict[str, int]:

@@ -131,7 +131,18 @@ def _control_socket_path(settings: Settings) -> str | None:
         return settings.control_socket
     base = os.environ.get("XDG_RUNTIME_DIR") or str(Path.home() / ".gunicorn")
     name = "".join(c if c.isalnum() or c in ".-" else "_" for c in settings.bind)
-    return str(Path(base) / f"placement-pci-{name}.ctl")
+    path = str(Path(base) / f"placement-pci-{name}.ctl")
+    if len(os.fsencode(path)) >= UNIX_SOCKET_PATH_MAX:
+        # gunicorn would fail to bind it quietly; say so instead.
+        raise click.UsageError(
+            f"control socket path {path} is longer than a Unix socket path may be "
+            f"({UNIX_SOCKET_PATH_MAX - 1} bytes): set control_socket to a shorter "
+            "path, or off")
+    return path
+
+
+# sun_path of struct sockaddr_un on Linux, including the terminating NUL.
+UNIX_SOCKET_PATH_MAX = 108
 
 
 def _check_policy(settings: Settings) -> None:

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import flask
 
-from placement_pci.http import microversion, util
+from placement_pci.http import microversion, routes, util
 from placement_pci.schemas import aggregates as schemas
-from placement_pci.schemas import base
 from placement_pci.store import aggregates, providers
 
 blueprint = flask.Blueprint("aggregates", __name__)
@@ -25,23 +24,26 @@ def _render(aggregate_uuids: list[str], generation: int) -> flask.Response:
     return util.with_cache_headers(util.json_response(body), [None])
 
 
-@blueprint.route(PATH, methods=["GET"])
+@routes.route(blueprint, PATH, methods=["GET"],
+              policy="placement:resource_providers:aggregates:list")
 def list_aggregates(uuid: str) -> flask.Response:
     """List the aggregates a resource provider is in."""
     provider, found, _newest = aggregates.get_provider_aggregates(util.database(), uuid)
     return _render(found, provider.generation)
 
 
-@blueprint.route(PATH, methods=["PUT"])
+@routes.route(blueprint, PATH, methods=["PUT"],
+              policy="placement:resource_providers:aggregates:update",
+              body=schemas.SET_AGGREGATES)
 def set_aggregates(uuid: str) -> flask.Response:
     """Replace the aggregates of a resource provider (generation checked from 1.19)."""
     util.require_json_content()
     database = util.database()
     providers.get_provider(database, uuid)
+    data = routes.validated_body()
     if microversion.is_at_least(19):
-        data = base.load(schemas.AggregatesV1_19(), util.json_body())
         wanted, expected = data["aggregates"], data["resource_provider_generation"]
     else:
-        wanted, expected = base.load(schemas.aggregate_list(), util.json_body()), None
+        wanted, expected = data, None
     generation, saved = aggregates.set_provider_aggregates(database, uuid, wanted, expected)
     return _render(saved, generation)

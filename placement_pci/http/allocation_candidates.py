@@ -4,13 +4,14 @@ from __future__ import annotations
 import flask
 
 from placement_pci.candidates.query import parse_candidate_query
-from placement_pci.http import microversion, util
+from placement_pci.http import microversion, routes, util
 from placement_pci.services.allocation_candidates import stream_candidates
 
 blueprint = flask.Blueprint("allocation_candidates", __name__)
 
 
-@blueprint.route("/allocation_candidates", methods=["GET"])
+@routes.route(blueprint, "/allocation_candidates", methods=["GET"],
+              policy="placement:allocation_candidates:list")
 def list_allocation_candidates() -> flask.Response:
     """Allocation candidates: where a request for resources could be claimed.
 

@@ -6,14 +6,13 @@ from typing import Any
 
 import flask
 
-from placement_pci import errors
-from placement_pci.http import microversion, util
+from placement_pci import errors, identifiers
+from placement_pci.http import microversion, routes, util
+from placement_pci.identifiers import canonical_uuid
 from placement_pci.schemas import allocations as schemas
-from placement_pci.schemas import base
 from placement_pci.store import allocations as store
 from placement_pci.store import ledger
 from placement_pci.store.allocations import ConsumerAllocations
-from placement_pci.store.providers import canonical_uuid
 
 blueprint = flask.Blueprint("allocations", __name__)
 
@@ -54,30 +53,33 @@ def _claim(claims: list[ConsumerAllocations], unknown_class_prefix: str,
         raise errors.BadRequest(unknown_class_prefix + error.detail) from None
 
 
-@blueprint.route("/allocations/<consumer_uuid>", methods=["PUT"])
+@routes.route(blueprint, "/allocations/<consumer_uuid>", methods=["PUT"],
+              policy="placement:allocations:update", body=schemas.PUT_ALLOCATIONS)
 def put_allocations(consumer_uuid: str) -> flask.Response:
     """Replace all allocations of one consumer (the claim)."""
-    if not util.is_uuid_like(consumer_uuid):
+    if not identifiers.is_uuid_like(consumer_uuid):
         raise errors.BadRequest(f"Malformed consumer_uuid: {consumer_uuid}")
     consumer_uuid = canonical_uuid(consumer_uuid)
-    body = base.load(schemas.put_allocations_schema(_minor()), util.json_body())
+    body = routes.validated_body()
     claim = consumer_allocations_from_entry(consumer_uuid, body)
     _claim([claim], f"Unable to allocate inventory for consumer {consumer_uuid}: ",
            ledger.PUT_ALLOCATIONS)
     return util.no_content()
 
 
-@blueprint.route("/allocations", methods=["POST"])
+@routes.route(blueprint, "/allocations", methods=["POST"],
+              policy="placement:allocations:manage", body=schemas.POST_ALLOCATIONS)
 def post_allocations() -> flask.Response:
     """Replace the allocations of several consumers atomically (1.13)."""
     microversion.require(13)
-    body = base.load(schemas.post_allocations_field(_minor()), util.json_body())
+    body = routes.validated_body()
     claims = [consumer_allocations_from_entry(uuid, entry) for uuid, entry in body.items()]
     _claim(claims, "Unable to allocate inventory ", ledger.POST_ALLOCATIONS)
     return util.no_content()
 
 
-@blueprint.route("/allocations/<consumer_uuid>", methods=["GET"])
+@routes.route(blueprint, "/allocations/<consumer_uuid>", methods=["GET"],
+              policy="placement:allocations:list")
 def get_allocations(consumer_uuid: str) -> flask.Response:
     """The allocations one consumer holds, by provider."""
     util.check_accept_json()
@@ -93,7 +95,8 @@ def get_allocations(consumer_uuid: str) -> flask.Response:
     return util.with_cache_headers(util.json_response(body), [view.last_modified])
 
 
-@blueprint.route("/allocations/<consumer_uuid>", methods=["DELETE"])
+@routes.route(blueprint, "/allocations/<consumer_uuid>", methods=["DELETE"],
+              policy="placement:allocations:delete")
 def delete_allocations(consumer_uuid: str) -> flask.Response:
     """Release everything one consumer holds."""
     store.delete_allocations(util.database(), canonical_uuid(consumer_uuid),
@@ -101,7 +104,8 @@ def delete_allocations(consumer_uuid: str) -> flask.Response:
     return util.no_content()
 
 
-@blueprint.route("/resource_providers/<uuid>/allocations", methods=["GET"])
+@routes.route(blueprint, "/resource_providers/<uuid>/allocations", methods=["GET"],
+              policy="placement:resource_providers:allocations:list")
 def get_provider_allocations(uuid: str) -> flask.Response:
     """The allocations against one provider, by consumer."""
     util.check_accept_json()

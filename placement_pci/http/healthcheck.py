@@ -15,7 +15,7 @@ import flask
 import sqlalchemy as sa
 
 from placement_pci import errors
-from placement_pci.http import auth, util
+from placement_pci.http import auth, routes, util
 
 blueprint = flask.Blueprint("healthcheck", __name__)
 
@@ -49,7 +49,8 @@ def _may_see_details() -> bool:
     return True
 
 
-@blueprint.route("/healthcheck", methods=["GET", "HEAD"])
+# ?detailed checks placement_pci:healthcheck:detailed in the handler.
+@routes.route(blueprint, "/healthcheck", methods=["GET", "HEAD"], policy=routes.PUBLIC)
 def healthcheck() -> flask.Response:
     """Health of this API server: 200 OK, or 503 naming what failed.
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import flask
 
 from placement_pci import errors
-from placement_pci.http import microversion, util
-from placement_pci.schemas import base
+from placement_pci.http import microversion, routes, util
+from placement_pci.identifiers import canonical_uuid
 from placement_pci.schemas import inventories as schemas
 from placement_pci.store import inventories, providers
 from placement_pci.store.inventories import Inventory
@@ -34,14 +34,16 @@ def _many(generation: int, inventory_map: dict[str, Inventory]) -> flask.Respons
                                    [inv.updated_at for inv in inventory_map.values()])
 
 
-@blueprint.route(COLLECTION, methods=["GET"])
+@routes.route(blueprint, COLLECTION, methods=["GET"],
+              policy="placement:resource_providers:inventories:list")
 def list_inventories(uuid: str) -> flask.Response:
     """List the inventories of a resource provider."""
     provider, found = inventories.get_inventories(util.database(), uuid)
     return _many(provider.generation, found)
 
 
-@blueprint.route(ITEM, methods=["GET"])
+@routes.route(blueprint, ITEM, methods=["GET"],
+              policy="placement:resource_providers:inventories:show")
 def show_inventory(uuid: str, resource_class: str) -> flask.Response:
     """Show the inventory of one resource class of a provider."""
     provider, found = inventories.get_inventories(util.database(), uuid)
@@ -50,18 +52,20 @@ def show_inventory(uuid: str, resource_class: str) -> flask.Response:
     return _one(provider.generation, found[resource_class])
 
 
-@blueprint.route(COLLECTION, methods=["POST"])
+@routes.route(blueprint, COLLECTION, methods=["POST"],
+              policy="placement:resource_providers:inventories:create",
+              body=schemas.CreateInventory)
 def create_inventory(uuid: str) -> flask.Response:
     """Add the inventory of one more resource class to a provider."""
     util.require_json_content()
     database = util.database()
     providers.get_provider(database, uuid)
-    data = base.load(schemas.CreateInventory(), util.json_body())
+    data = routes.validated_body()
     inventory = Inventory.from_fields(data["resource_class"], data)
     generation, inventory = inventories.add_inventory(
         database, uuid, inventory, reserved_may_equal_total=_reserved_may_equal_total())
     location = util.absolute_url(
-        f"/resource_providers/{providers.canonical_uuid(uuid)}/inventories/"
+        f"/resource_providers/{canonical_uuid(uuid)}/inventories/"
         f"{inventory.resource_class}")
     response = util.json_response(
         {"resource_provider_generation": generation, **inventory.as_dict()},
@@ -69,13 +73,15 @@ def create_inventory(uuid: str) -> flask.Response:
     return util.with_cache_headers(response, [None])
 
 
-@blueprint.route(COLLECTION, methods=["PUT"])
+@routes.route(blueprint, COLLECTION, methods=["PUT"],
+              policy="placement:resource_providers:inventories:update",
+              body=schemas.ReplaceInventories)
 def replace_inventories(uuid: str) -> flask.Response:
     """Replace all inventories of a provider (generation checked)."""
     util.require_json_content()
     database = util.database()
     providers.get_provider(database, uuid)
-    data = base.load(schemas.ReplaceInventories(), util.json_body())
+    data = routes.validated_body()
     wanted = {name: Inventory.from_fields(name, values)
               for name, values in data["inventories"].items()}
     generation, saved = inventories.replace_inventories(
@@ -84,7 +90,8 @@ def replace_inventories(uuid: str) -> flask.Response:
     return _many(generation, saved)
 
 
-@blueprint.route(COLLECTION, methods=["DELETE"])
+@routes.route(blueprint, COLLECTION, methods=["DELETE"],
+              policy="placement:resource_providers:inventories:delete")
 def delete_inventories(uuid: str) -> flask.Response:
     """Delete all inventories of a provider (1.5+)."""
     if not microversion.is_at_least(5):
@@ -95,13 +102,15 @@ def delete_inventories(uuid: str) -> flask.Response:
     return util.no_content()
 
 
-@blueprint.route(ITEM, methods=["PUT"])
+@routes.route(blueprint, ITEM, methods=["PUT"],
+              policy="placement:resource_providers:inventories:update",
+              body=schemas.UpdateInventory)
 def update_inventory(uuid: str, resource_class: str) -> flask.Response:
     """Update the inventory of one resource class (generation checked)."""
     util.require_json_content()
     database = util.database()
     providers.get_provider(database, uuid)
-    data = base.load(schemas.UpdateInventory(), util.json_body())
+    data = routes.validated_body()
     generation, inventory = inventories.update_inventory(
         database, uuid, data["resource_provider_generation"],
         Inventory.from_fields(resource_class, data),
@@ -109,7 +118,8 @@ def update_inventory(uuid: str, resource_class: str) -> flask.Response:
     return _one(generation, inventory)
 
 
-@blueprint.route(ITEM, methods=["DELETE"])
+@routes.route(blueprint, ITEM, methods=["DELETE"],
+              policy="placement:resource_providers:inventories:delete")
 def delete_inventory(uuid: str, resource_class: str) -> flask.Response:
     """Delete the inventory of one resource class unless it is in use."""
     inventories.delete_inventory(util.database(), uuid, resource_class)

@@ -7,11 +7,12 @@ import time
 import flask
 
 from placement_pci import metrics
+from placement_pci.http import routes
 
 blueprint = flask.Blueprint("metrics", __name__)
 
 
-@blueprint.route("/metrics", methods=["GET"])
+@routes.route(blueprint, "/metrics", methods=["GET"], policy="placement_pci:metrics")
 def exposition() -> flask.Response:
     """Prometheus metrics of every worker of this server.
 

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import flask
 
-from placement_pci.http import util
+from placement_pci.http import routes, util
 from placement_pci.openapi import build_document
 
 blueprint = flask.Blueprint("openapi", __name__)
 
 
-@blueprint.route("/openapi.json", methods=["GET"])
+@routes.route(blueprint, "/openapi.json", methods=["GET"],
+              policy=routes.PUBLIC)
 def document() -> flask.Response:
     """The OpenAPI 3 document describing every route of this service."""
     return util.json_response(build_document(flask.current_app))

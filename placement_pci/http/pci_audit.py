@@ -10,9 +10,8 @@ from typing import Any
 import flask
 
 from placement_pci import errors
-from placement_pci.http import util
+from placement_pci.http import routes, util
 from placement_pci.pci.device_spec import parse_strict_boolean
-from placement_pci.schemas import base
 from placement_pci.schemas.audit import HOSTNAME_LENGTH, AuditBodySchema
 from placement_pci.services import audit
 
@@ -23,7 +22,7 @@ def _body() -> dict[str, Any]:
     """The optional JSON body (an empty POST means: everything, no list)."""
     if not flask.request.get_data(cache=True):
         return {}
-    return base.load(AuditBodySchema(), util.json_body())
+    return routes.validated_body()
 
 
 def _hostname(body: dict[str, Any]) -> str | None:
@@ -42,7 +41,7 @@ def _findings_view(findings) -> flask.Response:  # type: ignore[no-untyped-def]
     return util.json_response({"findings": [f.as_dict() for f in findings]})
 
 
-@blueprint.route("/pci/audit", methods=["GET"])
+@routes.route(blueprint, "/pci/audit", methods=["GET"], policy="placement_pci:audit:list")
 def get_audit() -> flask.Response:
     """Every disagreement between allocations, claims and device
     assignments (optionally on ``?hostname=`` only), one finding each with
@@ -51,7 +50,8 @@ def get_audit() -> flask.Response:
     return _findings_view(audit.find(util.database(), hostname=_hostname({})))
 
 
-@blueprint.route("/pci/audit", methods=["POST"])
+@routes.route(blueprint, "/pci/audit", methods=["POST"], policy="placement_pci:audit:list",
+              body=AuditBodySchema)
 def post_audit() -> flask.Response:
     """The audit with the caller's list of live consumers: body
     ``{"hostname": ..., "live_consumers": [...]}`` (both optional); the
@@ -62,7 +62,8 @@ def post_audit() -> flask.Response:
         live_consumers=body.get("live_consumers")))
 
 
-@blueprint.route("/pci/audit/heal", methods=["POST"])
+@routes.route(blueprint, "/pci/audit/heal", methods=["POST"],
+              policy="placement_pci:audit:heal", body=AuditBodySchema)
 def post_heal() -> flask.Response:
     """Repair what the audit finds, one transaction per consumer, or with
     ``?dry_run=true`` only say how.  Same optional body as POST

@@ -1,7 +1,7 @@
 """/pci/claims: a chosen candidate becomes a consumer's allocation and its
-concrete devices; the libvirt hostdev XML of those devices.
-
-See api-ref/pci-scheduling.md.
+concrete devices; the libvirt hostdev XML of those devices.  (Live
+migration of a claim is in pci_live_migration.)  See
+api-ref/pci-scheduling.md.
 """
 from __future__ import annotations
 
@@ -9,65 +9,16 @@ from typing import Any
 
 import flask
 
-from placement_pci import errors
-from placement_pci.http import util
+from placement_pci.http import routes, util
+from placement_pci.http.pci_request_groups import request_input
+from placement_pci.identifiers import canonical_uuid
 from placement_pci.pci.alias import parse_aliases
 from placement_pci.pci.hostdev_xml import hostdevs_xml
 from placement_pci.pci.request_groups import translate_body
+from placement_pci.schemas import pci as schemas
 from placement_pci.services import pci_claims
-from placement_pci.store import pci_config
 
 blueprint = flask.Blueprint("pci_claims", __name__)
-
-CLAIM_FIELDS = ("flavor", "image", "alias", "allocation_request", "project_id",
-                "user_id", "consumer_generation", "consumer_type")
-REQUEST_FIELDS = ("flavor", "image", "alias")
-
-
-def _invalid(detail: str) -> errors.BadRequest:
-    return errors.BadRequest(detail, code=pci_claims.CLAIM_INVALID)
-
-
-def request_input(body: dict[str, Any]) -> dict[str, Any]:
-    """The flavor/image/alias part of a body, with the aliases it uses
-    resolved (the body's, else the API-managed ones)."""
-    request = {key: body[key] for key in REQUEST_FIELDS
-               if body.get(key) is not None}
-    if "alias" not in request:
-        request["alias"] = pci_config.alias_entries(util.database())
-    return request
-
-
-def _resources(provider: str, value: Any) -> dict[str, int]:
-    if not isinstance(value, dict) or not isinstance(value.get("resources"), dict):
-        raise _invalid(f"allocations of provider {provider} must be "
-                       f"{{\"resources\": {{CLASS: amount}}}}")
-    resources = value["resources"]
-    for name, amount in resources.items():
-        if isinstance(amount, bool) or not isinstance(amount, int) or amount < 1:
-            raise _invalid(f"amount of {name} on provider {provider} must be "
-                           f"a positive integer")
-    return resources
-
-
-def _allocation_request(value: Any) -> tuple[dict[str, dict[str, int]],
-                                             dict[str, list[str]]]:
-    if not isinstance(value, dict) or not isinstance(value.get("allocations"), dict):
-        raise _invalid("allocation_request must be one allocation request of "
-                       "GET /allocation_candidates (1.34+): {\"allocations\": "
-                       "{...}, \"mappings\": {...}}")
-    allocations = {util.normalize_uuid(provider, "provider uuid"):
-                   _resources(provider, resources)
-                   for provider, resources in value["allocations"].items()}
-    mappings = value.get("mappings", {})
-    if not isinstance(mappings, dict) or not all(
-            isinstance(providers, list) for providers in mappings.values()):
-        raise _invalid("mappings must map group suffixes to lists of "
-                       "provider uuids")
-    mappings = {suffix: [util.normalize_uuid(p, "provider uuid")
-                         for p in providers]
-                for suffix, providers in mappings.items()}
-    return allocations, mappings
 
 
 def claim_view(claim: pci_claims.Claim) -> dict[str, Any]:
@@ -76,14 +27,16 @@ def claim_view(claim: pci_claims.Claim) -> dict[str, Any]:
     return view
 
 
-@blueprint.route("/pci/claims", methods=["GET"])
+@routes.route(blueprint, "/pci/claims", methods=["GET"], policy="placement_pci:claims:list")
 def list_claims() -> flask.Response:
     """List every consumer's PCI claim with its devices."""
     claims = pci_claims.list_claims(util.database())
     return util.json_response({"claims": [claim_view(c) for c in claims]})
 
 
-@blueprint.route("/pci/claims/<consumer_uuid>", methods=["PUT"])
+@routes.route(blueprint, "/pci/claims/<consumer_uuid>", methods=["PUT"],
+              policy="placement_pci:claims:update", body=schemas.Claim,
+              body_error_code=pci_claims.CLAIM_INVALID)
 def put_claim(consumer_uuid: str) -> flask.Response:
     """Claim a candidate for a consumer and assign its devices.
 
@@ -96,43 +49,27 @@ def put_claim(consumer_uuid: str) -> flask.Response:
     device is free.
     """
     consumer_uuid = util.normalize_uuid(consumer_uuid, "consumer uuid")
-    body = util.json_body()
-    if not isinstance(body, dict):
-        raise _invalid("The request body must be a JSON object")
-    unknown = sorted(set(body) - set(CLAIM_FIELDS))
-    if unknown:
-        raise _invalid(f"Unknown field(s) {', '.join(unknown)}; accepted "
-                       f"fields are {', '.join(CLAIM_FIELDS)}")
-    for name in ("flavor", "allocation_request", "project_id", "user_id",
-                 "consumer_generation"):
-        if name not in body:
-            raise _invalid(f"'{name}' is a required field")
-    for name in ("project_id", "user_id"):
-        if not isinstance(body[name], str) or not 1 <= len(body[name]) <= 255:
-            raise _invalid(f"{name} must be a string of 1 to 255 characters")
-    generation = body["consumer_generation"]
-    if generation is not None and (isinstance(generation, bool)
-                                   or not isinstance(generation, int)):
-        raise _invalid("consumer_generation must be an integer or null")
-    consumer_type = body.get("consumer_type")
-    if consumer_type is not None and not isinstance(consumer_type, str):
-        raise _invalid("consumer_type must be a string")
-
+    body = routes.validated_body()
     request = request_input(body)
     translated = translate_body(request, [])
-    allocations, mappings = _allocation_request(body["allocation_request"])
+    chosen = body["allocation_request"]
+    allocations = {canonical_uuid(provider): value["resources"]
+                   for provider, value in chosen["allocations"].items()}
     device_types = {name: alias.device_type
                     for name, alias in parse_aliases(request["alias"]).items()}
     claim = pci_claims.claim_devices(util.database(), pci_claims.ClaimInput(
         consumer_uuid=consumer_uuid, request_body=request,
-        translated=translated, allocations=allocations, mappings=mappings,
+        translated=translated, allocations=allocations,
+        mappings=chosen.get("mappings", {}),
         project_id=body["project_id"], user_id=body["user_id"],
-        consumer_generation=generation, consumer_type=consumer_type),
+        consumer_generation=body["consumer_generation"],
+        consumer_type=body.get("consumer_type")),
         device_types, context=util.request_context())
     return util.json_response(claim_view(claim))
 
 
-@blueprint.route("/pci/claims/<consumer_uuid>", methods=["GET"])
+@routes.route(blueprint, "/pci/claims/<consumer_uuid>", methods=["GET"],
+              policy="placement_pci:claims:show")
 def get_claim(consumer_uuid: str) -> flask.Response:
     """Show a consumer's claim: allocations, devices per request group."""
     consumer_uuid = util.normalize_uuid(consumer_uuid, "consumer uuid")
@@ -140,7 +77,8 @@ def get_claim(consumer_uuid: str) -> flask.Response:
         pci_claims.get_claim(util.database(), consumer_uuid)))
 
 
-@blueprint.route("/pci/claims/<consumer_uuid>", methods=["DELETE"])
+@routes.route(blueprint, "/pci/claims/<consumer_uuid>", methods=["DELETE"],
+              policy="placement_pci:claims:delete")
 def delete_claim(consumer_uuid: str) -> flask.Response:
     """Release a claim: delete the allocations and free the devices."""
     consumer_uuid = util.normalize_uuid(consumer_uuid, "consumer uuid")
@@ -149,7 +87,8 @@ def delete_claim(consumer_uuid: str) -> flask.Response:
     return util.no_content()
 
 
-@blueprint.route("/pci/claims/<consumer_uuid>/hostdev-xml", methods=["GET"])
+@routes.route(blueprint, "/pci/claims/<consumer_uuid>/hostdev-xml", methods=["GET"],
+              policy="placement_pci:claims:hostdev_xml")
 def get_hostdev_xml(consumer_uuid: str) -> flask.Response:
     """The libvirt <hostdev> elements of a consumer's devices.
 

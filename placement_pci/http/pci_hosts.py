@@ -8,8 +8,11 @@ from __future__ import annotations
 import flask
 
 from placement_pci import errors
-from placement_pci.http import util
+from placement_pci.http import routes, util
 from placement_pci.pci.device_spec import parse_strict_boolean
+from placement_pci.pci.provider_tree import HOST_INVALID
+from placement_pci.schemas import base
+from placement_pci.schemas import pci as schemas
 from placement_pci.services import host_sync as pci_hosts
 
 blueprint = flask.Blueprint("pci_hosts", __name__)
@@ -26,7 +29,15 @@ def _dry_run() -> bool:
                                 code=errors.QUERY_BAD_VALUE) from None
 
 
-@blueprint.route("/pci/hosts/<hostname>", methods=["PUT"])
+def _hostname(value: str) -> str:
+    """The {hostname} path segment: one line, not "." or "..", at most 200
+    characters (the provider name column)."""
+    return base.load(schemas.HOSTNAME, value, failure="Invalid hostname")
+
+
+@routes.route(blueprint, "/pci/hosts/<hostname>", methods=["PUT"],
+              policy="placement_pci:hosts:update",
+              body=schemas.HostReport, body_error_code=HOST_INVALID)
 def put_host(hostname: str) -> flask.Response:
     """Report a host's PCI devices and apply its provider tree.
 
@@ -36,17 +47,19 @@ def put_host(hostname: str) -> flask.Response:
     one transaction; ``?dry_run=true`` only returns it.  See
     api-ref/pci-hosts.md.
     """
+    hostname = _hostname(hostname)
     dry_run = _dry_run()
-    body = util.json_body()
+    body = routes.validated_body()
     tree = pci_hosts.sync_host(util.database(), hostname, body,
                                context=util.request_context(), dry_run=dry_run)
     return util.json_response(tree.as_dict())
 
 
-@blueprint.route("/pci/hosts/<hostname>", methods=["GET"])
+@routes.route(blueprint, "/pci/hosts/<hostname>", methods=["GET"],
+              policy="placement_pci:hosts:show")
 def get_host(hostname: str) -> flask.Response:
     """Show a host's stored PCI provider tree and device metadata."""
-    tree = pci_hosts.get_host(util.database(), hostname)
+    tree = pci_hosts.get_host(util.database(), _hostname(hostname))
     document = tree.as_dict()
     for key in ("dry_run", "changed", "healed_allocations", "warnings"):
         document.pop(key)

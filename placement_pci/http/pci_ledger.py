@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import flask
 
-from placement_pci import errors
-from placement_pci.http import util
+from placement_pci import errors, identifiers
+from placement_pci.http import routes, util
 from placement_pci.store import ledger
 
 blueprint = flask.Blueprint("pci_ledger", __name__)
@@ -31,7 +31,7 @@ def _integer(name: str, default: int, lowest: int, highest: int) -> int:
     return number
 
 
-@blueprint.route("/pci/ledger", methods=["GET"])
+@routes.route(blueprint, "/pci/ledger", methods=["GET"], policy="placement_pci:ledger:list")
 def list_entries() -> flask.Response:
     """Page through the allocation ledger, oldest first.
 
@@ -51,7 +51,7 @@ def list_entries() -> flask.Response:
             f"{', '.join(KNOWN_PARAMETERS)}", code=errors.QUERY_BAD_VALUE)
     consumer = util.single_query_value("consumer_uuid")
     if consumer is not None:
-        if not util.is_uuid_like(consumer):
+        if not identifiers.is_uuid_like(consumer):
             raise errors.BadRequest(f"Invalid query parameter consumer_uuid: "
                                     f"{consumer!r} is not a UUID",
                                     code=errors.QUERY_BAD_VALUE)

@@ -4,23 +4,23 @@ from __future__ import annotations
 import flask
 
 from placement_pci import errors
-from placement_pci.http import microversion, util
+from placement_pci.http import microversion, routes, util
 from placement_pci.http.allocations import consumer_allocations_from_entry
-from placement_pci.schemas import base
-from placement_pci.schemas.reshaper import reshaper_schema
+from placement_pci.identifiers import canonical_uuid
+from placement_pci.schemas.reshaper import RESHAPE
 from placement_pci.services import reshaper as store
 from placement_pci.store.allocations import UnknownResourceClass
 from placement_pci.store.inventories import Inventory
-from placement_pci.store.providers import canonical_uuid
 
 blueprint = flask.Blueprint("reshaper", __name__)
 
 
-@blueprint.route("/reshaper", methods=["POST"])
+@routes.route(blueprint, "/reshaper", methods=["POST"],
+              policy="placement:reshaper:reshape", body=RESHAPE)
 def reshape() -> flask.Response:
     """Replace inventories and move allocations in one transaction (1.30)."""
     microversion.require(30)
-    body = base.load(reshaper_schema(microversion.current().minor), util.json_body())
+    body = routes.validated_body()
     inventories = [
         store.ProviderInventories(
             provider_uuid=canonical_uuid(uuid),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import flask
 
-from placement_pci.http import microversion, util
+from placement_pci.http import microversion, routes, util
 from placement_pci.schemas import base
 from placement_pci.schemas import resource_classes as schemas
 from placement_pci.store import resource_classes
@@ -31,7 +31,8 @@ def _created(name: str) -> flask.Response:
     return response
 
 
-@blueprint.route("/resource_classes", methods=["GET"])
+@routes.route(blueprint, "/resource_classes", methods=["GET"],
+              policy="placement:resource_classes:list")
 def list_resource_classes() -> flask.Response:
     """List resource classes, standard and custom."""
     found = resource_classes.list_resource_classes(util.database())
@@ -41,22 +42,28 @@ def list_resource_classes() -> flask.Response:
     return util.with_cache_headers(response, [None])
 
 
-@blueprint.route("/resource_classes", methods=["POST"])
+@routes.route(blueprint, "/resource_classes", methods=["POST"],
+              policy="placement:resource_classes:create",
+              body=schemas.ResourceClassName)
 def create_resource_class() -> flask.Response:
     """Create a CUSTOM_ resource class."""
-    data = base.load(schemas.ResourceClassName(), util.json_body())
+    data = routes.validated_body()
     resource_classes.create_resource_class(util.database(), data["name"])
     return _created(data["name"])
 
 
-@blueprint.route("/resource_classes/<name>", methods=["GET"])
+@routes.route(blueprint, "/resource_classes/<name>", methods=["GET"],
+              policy="placement:resource_classes:show")
 def show_resource_class(name: str) -> flask.Response:
     """Show one resource class."""
     stamp = resource_classes.get_resource_class(util.database(), name)
     return util.with_cache_headers(util.json_response(_serialize(name)), [stamp])
 
 
-@blueprint.route("/resource_classes/<name>", methods=["PUT"])
+@routes.route(blueprint, "/resource_classes/<name>", methods=["PUT"],
+              policy="placement:resource_classes:update",
+              # Before 1.7 PUT renames; from 1.7 it creates and has no body.
+              body={2: schemas.ResourceClassName, 7: None})
 def put_resource_class(name: str) -> flask.Response:
     """Create a CUSTOM_ class or confirm it exists (1.7+); rename one before 1.7."""
     database = util.database()
@@ -67,12 +74,13 @@ def put_resource_class(name: str) -> flask.Response:
         response = util.no_content()
         response.headers["Location"] = util.absolute_url(_path(name))
         return response
-    data = base.load(schemas.ResourceClassName(), util.json_body())
+    data = routes.validated_body()
     resource_classes.rename_resource_class(database, name, data["name"])
     return util.json_response(_serialize(data["name"]))
 
 
-@blueprint.route("/resource_classes/<name>", methods=["DELETE"])
+@routes.route(blueprint, "/resource_classes/<name>", methods=["DELETE"],
+              policy="placement:resource_classes:delete")
 def delete_resource_class(name: str) -> flask.Response:
     """Delete a CUSTOM_ resource class that no inventory uses."""
     resource_classes.delete_resource_class(util.database(), name)

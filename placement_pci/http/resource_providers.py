@@ -4,8 +4,7 @@ from __future__ import annotations
 import flask
 
 from placement_pci import query_params
-from placement_pci.http import microversion, util
-from placement_pci.schemas import base
+from placement_pci.http import microversion, routes, util
 from placement_pci.schemas import resource_providers as schemas
 from placement_pci.store import providers
 from placement_pci.store.providers import Provider, ProviderFilters
@@ -75,7 +74,8 @@ def _list_filters() -> ProviderFilters:
     return filters
 
 
-@blueprint.route("/resource_providers", methods=["GET"])
+@routes.route(blueprint, "/resource_providers", methods=["GET"],
+              policy="placement:resource_providers:list")
 def list_resource_providers() -> flask.Response:
     """List resource providers, filtered by name, uuid, member_of,
     resources, in_tree and required."""
@@ -84,10 +84,11 @@ def list_resource_providers() -> flask.Response:
     return util.with_cache_headers(response, [p.last_modified for p in found])
 
 
-@blueprint.route("/resource_providers", methods=["POST"])
+@routes.route(blueprint, "/resource_providers", methods=["POST"],
+              policy="placement:resource_providers:create", body=schemas.CREATE_PROVIDER)
 def create_resource_provider() -> flask.Response:
     """Create a resource provider (the body is returned from 1.20)."""
-    data = base.load(schemas.create_schema(microversion.is_at_least(14)), util.json_body())
+    data = routes.validated_body()
     provider = providers.create_provider(
         util.database(), name=data["name"], uuid=data.get("uuid"),
         parent_provider_uuid=data.get("parent_provider_uuid"))
@@ -103,7 +104,8 @@ def create_resource_provider() -> flask.Response:
     return response
 
 
-@blueprint.route("/resource_providers/<uuid>", methods=["GET"])
+@routes.route(blueprint, "/resource_providers/<uuid>", methods=["GET"],
+              policy="placement:resource_providers:show")
 def show_resource_provider(uuid: str) -> flask.Response:
     """Show one resource provider."""
     provider = providers.get_provider(util.database(), uuid)
@@ -111,13 +113,14 @@ def show_resource_provider(uuid: str) -> flask.Response:
                                    [provider.last_modified])
 
 
-@blueprint.route("/resource_providers/<uuid>", methods=["PUT"])
+@routes.route(blueprint, "/resource_providers/<uuid>", methods=["PUT"],
+              policy="placement:resource_providers:update", body=schemas.UPDATE_PROVIDER)
 def update_resource_provider(uuid: str) -> flask.Response:
     """Rename a resource provider or change its parent (re-parenting from 1.37)."""
     util.require_json_content()
     database = util.database()
     providers.get_provider(database, uuid)  # 404 before body validation, as upstream
-    data = base.load(schemas.update_schema(microversion.is_at_least(14)), util.json_body())
+    data = routes.validated_body()
     changes = {}
     if "parent_provider_uuid" in data:
         changes["parent_provider_uuid"] = data["parent_provider_uuid"]
@@ -128,7 +131,8 @@ def update_resource_provider(uuid: str) -> flask.Response:
                                    [provider.last_modified])
 
 
-@blueprint.route("/resource_providers/<uuid>", methods=["DELETE"])
+@routes.route(blueprint, "/resource_providers/<uuid>", methods=["DELETE"],
+              policy="placement:resource_providers:delete")
 def delete_resource_provider(uuid: str) -> flask.Response:
     """Delete a resource provider that has no allocations and no children."""
     providers.delete_provider(util.database(), uuid)

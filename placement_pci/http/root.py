@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import flask
 
-from placement_pci.http import microversion, util
+from placement_pci.http import microversion, routes, util
 
 blueprint = flask.Blueprint("root", __name__)
 
 
-@blueprint.route("/", methods=["GET"])
+@routes.route(blueprint, "/", methods=["GET"],
+              policy=routes.PUBLIC)
 def versions() -> flask.Response:
     """The version document: minimum and maximum supported microversion."""
     response = util.json_response({"versions": [{

@@ -4,8 +4,7 @@ from __future__ import annotations
 import flask
 
 from placement_pci import errors, names, query_params
-from placement_pci.http import microversion, util
-from placement_pci.schemas import base
+from placement_pci.http import microversion, routes, util
 from placement_pci.schemas import traits as schemas
 from placement_pci.store import providers, traits
 
@@ -32,7 +31,8 @@ def _name_filter(value: str) -> dict[str, object]:
     return {"name_prefix": operand}
 
 
-@blueprint.route("/traits", methods=["GET"])
+@routes.route(blueprint, "/traits", methods=["GET"],
+              policy="placement:traits:list")
 def list_traits() -> flask.Response:
     """List traits, filtered by name (in:, startswith:) and association."""
     args = util.query_args()
@@ -50,14 +50,16 @@ def list_traits() -> flask.Response:
     return util.with_cache_headers(util.json_response({"traits": found}), [newest])
 
 
-@blueprint.route("/traits/<name>", methods=["GET"])
+@routes.route(blueprint, "/traits/<name>", methods=["GET"],
+              policy="placement:traits:show")
 def show_trait(name: str) -> flask.Response:
     """Check that a trait exists (204)."""
     stamp = traits.get_trait(util.database(), name)
     return util.with_cache_headers(util.no_content(), [stamp])
 
 
-@blueprint.route("/traits/<name>", methods=["PUT"])
+@routes.route(blueprint, "/traits/<name>", methods=["PUT"],
+              policy="placement:traits:update")
 def create_trait(name: str) -> flask.Response:
     """Create a CUSTOM_ trait (201), or confirm it exists (204)."""
     if not names.is_custom_name(name):
@@ -74,14 +76,16 @@ def create_trait(name: str) -> flask.Response:
     return util.with_cache_headers(response, [traits.get_trait(util.database(), name)])
 
 
-@blueprint.route("/traits/<name>", methods=["DELETE"])
+@routes.route(blueprint, "/traits/<name>", methods=["DELETE"],
+              policy="placement:traits:delete")
 def delete_trait(name: str) -> flask.Response:
     """Delete a CUSTOM_ trait that no provider has."""
     traits.delete_trait(util.database(), name)
     return util.no_content()
 
 
-@blueprint.route("/resource_providers/<uuid>/traits", methods=["GET"])
+@routes.route(blueprint, "/resource_providers/<uuid>/traits", methods=["GET"],
+              policy="placement:resource_providers:traits:list")
 def list_provider_traits(uuid: str) -> flask.Response:
     """List the traits of a resource provider."""
     provider, found, newest = traits.get_provider_traits(util.database(), uuid)
@@ -89,20 +93,23 @@ def list_provider_traits(uuid: str) -> flask.Response:
     return util.with_cache_headers(util.json_response(body), [newest, provider.last_modified])
 
 
-@blueprint.route("/resource_providers/<uuid>/traits", methods=["PUT"])
+@routes.route(blueprint, "/resource_providers/<uuid>/traits", methods=["PUT"],
+              policy="placement:resource_providers:traits:update",
+              body=schemas.ProviderTraits)
 def set_provider_traits(uuid: str) -> flask.Response:
     """Replace the traits of a resource provider (generation checked)."""
     util.require_json_content()
     database = util.database()
     providers.get_provider(database, uuid)
-    data = base.load(schemas.ProviderTraits(), util.json_body())
+    data = routes.validated_body()
     generation, found = traits.set_provider_traits(
         database, uuid, data["resource_provider_generation"], data["traits"])
     body = {"traits": found, "resource_provider_generation": generation}
     return util.with_cache_headers(util.json_response(body), [None])
 
 
-@blueprint.route("/resource_providers/<uuid>/traits", methods=["DELETE"])
+@routes.route(blueprint, "/resource_providers/<uuid>/traits", methods=["DELETE"],
+              policy="placement:resource_providers:traits:delete")
 def delete_provider_traits(uuid: str) -> flask.Response:
     """Remove every trait from a resource provider."""
     traits.delete_provider_traits(util.database(), uuid)

@@ -3,17 +3,19 @@ from __future__ import annotations
 
 import datetime
 import json
-import uuid as uuid_module
+import re
 from collections.abc import Iterable
 from typing import Any
 
 import flask
 import marshmallow
 
-from placement_pci import errors
+from placement_pci import errors, identifiers
 from placement_pci.context import RequestContext, global_request_id_from
 from placement_pci.http import microversion
 
+# The generation columns are 32-bit integers.
+MAX_GENERATION = 2147483647
 # Inbound, this header carries the caller's global request id (oslo's
 # convention); outbound it is our own request id.
 REQUEST_ID_HEADER = "X-OpenStack-Request-ID"
@@ -32,9 +34,53 @@ def json_body() -> Any:
         raise errors.PayloadTooLarge(
             f"Request body is larger than the limit of {max_bytes} bytes.")
     try:
-        return json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+    except RecursionError:
+        raise errors.BadRequest(
+            f"Malformed JSON: nested deeper than {MAX_JSON_DEPTH} levels") from None
     except (ValueError, UnicodeDecodeError) as error:
         raise errors.BadRequest(f"Malformed JSON: {error}") from None
+    check_json_text(data)
+    return data
+
+
+# Deeper than any body of this API; checked before anything walks the body.
+MAX_JSON_DEPTH = 100
+
+
+def _no_constant(name: str) -> None:
+    # json accepts NaN and Infinity, which are not JSON and fit no column.
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def check_json_text(data: Any) -> None:
+    """400 for a body nested deeper than MAX_JSON_DEPTH or holding a string
+    (or key) with a NUL or a lone UTF-16 surrogate: no database stores
+    those, and PostgreSQL refuses NUL outright."""
+    pending: list[tuple[Any, int]] = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            check_text(value, "JSON string")
+        elif isinstance(value, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                raise errors.BadRequest(
+                    f"Malformed JSON: nested deeper than {MAX_JSON_DEPTH} levels")
+            if isinstance(value, dict):
+                pending.extend((key, depth) for key in value)
+                pending.extend((item, depth + 1) for item in value.values())
+            else:
+                pending.extend((item, depth + 1) for item in value)
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def check_text(value: str, where: str) -> None:
+    """400 when ``value`` holds a NUL or a lone surrogate."""
+    if _UNSTORABLE.search(value):
+        raise errors.BadRequest(
+            f"Invalid {where}: NUL characters and lone surrogates are not allowed")
 
 
 def require_json_content() -> None:
@@ -99,18 +145,26 @@ def single_query_value(name: str) -> str | None:
 
 def normalize_uuid(value: str, what: str = "uuid") -> str:
     """Canonical lower-case dashed UUID; 400 for anything else."""
-    try:
-        return str(uuid_module.UUID(value))
-    except (ValueError, AttributeError, TypeError):
-        raise errors.BadRequest(f"Malformed {what}: {value!r} is not a valid UUID.") from None
+    if not identifiers.is_uuid_like(value):
+        raise errors.BadRequest(f"Malformed {what}: {value!r} is not a valid UUID.")
+    return identifiers.canonical_uuid(value)
 
 
-def is_uuid_like(value: object) -> bool:
-    try:
-        uuid_module.UUID(str(value))
-        return True
-    except ValueError:
-        return False
+def generation_query() -> int | None:
+    """The optional ``?generation=N`` guard of a DELETE."""
+    value = single_query_value("generation")
+    if value is None:
+        return None
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_GENERATION:
+        raise errors.BadRequest("Invalid query parameter generation: must be "
+                                f"an integer from 0 to {MAX_GENERATION}",
+                                code=errors.QUERY_BAD_VALUE)
+    return int(value)
+
+
+def timestamp(value: datetime.datetime | None) -> str | None:
+    """An ISO 8601 UTC time to the second (``...Z``)."""
+    return None if value is None else value.replace(microsecond=0).isoformat() + "Z"
 
 
 def check_accept_json() -> None:
@@ -121,7 +175,11 @@ def check_accept_json() -> None:
 
 
 def absolute_url(path: str) -> str:
-    """``path`` (starting with /) as an absolute URL of this service."""
+    """``path`` (starting with /) as an absolute URL of this service: under
+    the ``public_url`` setting, else the request's (checked) Host."""
+    public_url = settings().public_url
+    if public_url:
+        return public_url.rstrip("/") + path
     return flask.request.url_root.rstrip("/") + path
 
 
@@ -151,6 +209,11 @@ def with_cache_headers(response: flask.Response,
         response.last_modified = newest
         response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+def settings():
+    """The Settings of the running app."""
+    return flask.current_app.config["SETTINGS"]
 
 
 def database():

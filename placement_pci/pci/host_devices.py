@@ -30,6 +30,9 @@ DEV_TYPES = (TYPE_PCI, TYPE_PF, TYPE_VF, TYPE_VDPA)
 PARENT_TYPES = (TYPE_PCI, TYPE_PF)
 CHILD_TYPES = (TYPE_VF, TYPE_VDPA)
 
+# The numa_node column is a 32-bit integer.
+MAX_NUMA_NODE = 2147483647
+
 @dataclass(frozen=True)
 class HostDevice:
     """One validated host device."""
@@ -104,8 +107,8 @@ def _parse_one(index: int, raw: Any) -> HostDevice:
     numa_node = raw.get("numa_node")
     if numa_node is not None and (isinstance(numa_node, bool)
                                   or not isinstance(numa_node, int)
-                                  or numa_node < 0):
-        raise fail("numa_node", f"must be a non-negative integer or null, "
+                                  or not 0 <= numa_node <= MAX_NUMA_NODE):
+        raise fail("numa_node", f"must be an integer from 0 to {MAX_NUMA_NODE} or null, "
                    f"got {numa_node!r}")
     assigned_to = raw.get("assigned_to")
     if assigned_to is not None:

@@ -22,6 +22,9 @@ import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser
+
 from placement_pci import errors
 from placement_pci.pci.address import AddressError, PciAddress, parse_address
 
@@ -96,17 +99,41 @@ def hostdevs_xml(devices: Iterable[Hostdev]) -> str:
     return "\n".join(hostdev_xml(device) for device in devices)
 
 
+# A libvirt domain XML is a few levels deep; anything deeper is refused
+# before code that walks the tree recursively (serialisation) sees it.
+MAX_XML_DEPTH = 32
+
+
 def _parse_fragment(xml_text: str) -> ElementTree.Element:
-    """Parse a domain XML, a ``<devices>`` element or bare hostdevs."""
+    """Parse a domain XML, a ``<devices>`` element or bare hostdevs, with
+    defusedxml's parser: no DTD, no entity declarations, no external
+    references."""
     body = _XML_DECLARATION.sub("", xml_text, count=1)
-    parser = ElementTree.XMLParser(
-        target=ElementTree.TreeBuilder(insert_comments=True))
+    parser = DefusedXMLParser(target=ElementTree.TreeBuilder(insert_comments=True),
+                              forbid_dtd=True, forbid_entities=True,
+                              forbid_external=True)
     try:
-        return ElementTree.fromstring(f"<{_WRAPPER}>{body}</{_WRAPPER}>",
-                                      parser=parser)
+        parser.feed(f"<{_WRAPPER}>{body}</{_WRAPPER}>")
+        root = parser.close()
     except ElementTree.ParseError as error:
         raise errors.BadRequest(f"Invalid XML: {error}",
                                 code=HOSTDEV_INVALID) from None
+    except DefusedXmlException as error:
+        raise errors.BadRequest(f"Invalid XML: {error}",
+                                code=HOSTDEV_INVALID) from None
+    _check_depth(root)
+    return root
+
+
+def _check_depth(root: ElementTree.Element) -> None:
+    pending = [(root, 1)]
+    while pending:
+        element, depth = pending.pop()
+        if depth > MAX_XML_DEPTH:
+            raise errors.BadRequest(
+                f"Invalid XML: nested deeper than {MAX_XML_DEPTH} elements",
+                code=HOSTDEV_INVALID)
+        pending.extend((child, depth + 1) for child in element)
 
 
 def _source_address(hostdev: ElementTree.Element) -> tuple[ElementTree.Element,

@@ -296,32 +296,18 @@ def translate_request(flavor: Flavor, image: Image,
                              numa_policy=hints.numa_policy)
 
 
-BODY_FIELDS = ("alias", "flavor", "image")
 
-
-def translate_body(body: object,
+def translate_body(body: Mapping[str, Any],
                    default_alias_entries: list[object]) -> TranslatedRequest:
-    """Translate a POST /pci/request-groups style body.
+    """Translate a POST /pci/request-groups style body (``flavor``, optional
+    ``image`` and ``alias``; its shape is checked by schemas.pci).
 
     ``alias`` in the body (objects or nova.conf strings) replaces
     ``default_alias_entries`` (the API-managed aliases) when present.
     """
-    if not isinstance(body, Mapping):
-        raise errors.BadRequest("The request body must be a JSON object")
-    unknown = sorted(set(body) - set(BODY_FIELDS))
-    if unknown:
-        raise errors.BadRequest(
-            f"Unknown field(s) {', '.join(unknown)}; accepted fields are "
-            f"{', '.join(BODY_FIELDS)}")
-    if "flavor" not in body:
-        raise errors.BadRequest("'flavor' is a required field")
     entries = body.get("alias")
     if entries is None:
         entries = default_alias_entries
-    elif not isinstance(entries, list):
-        raise errors.BadRequest(
-            "alias must be a list of alias objects or nova.conf strings",
-            code="placement_pci.alias.invalid")
     aliases = parse_aliases(entries)
     return translate_request(Flavor.from_dict(body["flavor"]),
                              Image.from_dict(body.get("image")), aliases)

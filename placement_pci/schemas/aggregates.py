@@ -13,4 +13,8 @@ def aggregate_list() -> Array:
 
 class AggregatesV1_19(StrictSchema):
     aggregates = required(aggregate_list())
-    resource_provider_generation = required(Integer(maximum=None))
+    resource_provider_generation = required(Integer())
+
+
+# Before 1.19 the body is the bare list.
+SET_AGGREGATES = {0: aggregate_list(), 19: AggregatesV1_19}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from placement_pci.schemas.base import (
     MAX_FLOAT,
     Integer,
-    Mapping,
+    KeyedObject,
     Number,
     StrictSchema,
     String,
@@ -30,7 +30,7 @@ class InventoryRecord(StrictSchema):
 class UpdateInventory(InventoryRecord):
     """PUT .../inventories/{resource_class}."""
 
-    resource_provider_generation = required(Integer(maximum=None))
+    resource_provider_generation = required(Integer())
 
 
 class CreateInventory(InventoryRecord):
@@ -38,11 +38,12 @@ class CreateInventory(InventoryRecord):
 
     resource_class = required(String(pattern=RESOURCE_CLASS_PATTERN))
     # Accepted and ignored, as Placement does.
-    resource_provider_generation = Integer(maximum=None)
+    resource_provider_generation = Integer()
 
 
 class ReplaceInventories(StrictSchema):
     """PUT .../inventories."""
 
-    resource_provider_generation = required(Integer(maximum=None))
-    inventories = required(Mapping(InventoryRecord, key_pattern=RESOURCE_CLASS_PATTERN))
+    resource_provider_generation = required(Integer())
+    inventories = required(KeyedObject(InventoryRecord, key_pattern=RESOURCE_CLASS_PATTERN,
+                                       refuse_other_keys=False))

@@ -2,20 +2,30 @@
 the allocations of every consumer involved (1.34 mappings, 1.38 types)."""
 from __future__ import annotations
 
-import marshmallow
-
 from placement_pci.schemas import base
-from placement_pci.schemas.allocations import UUID_KEY_PATTERN, KeyedObject, post_allocations_field
+from placement_pci.schemas.allocations import (
+    CONSUMER_ENTRIES,
+    UUID_KEY_PATTERN,
+    KeyedObject,
+    allocations_by_consumer,
+)
 from placement_pci.schemas.inventories import ReplaceInventories
 
 
-def reshaper_schema(minor: int) -> marshmallow.Schema:
-    """The POST /reshaper body schema at microversion 1.minor."""
+class ReshapeV1_30(base.StrictSchema):
+    # At least one provider: otherwise there is nothing to reshape.
+    inventories = KeyedObject(ReplaceInventories, key_pattern=UUID_KEY_PATTERN,
+                              min_properties=1, required=True)
+    allocations = allocations_by_consumer(CONSUMER_ENTRIES[28], min_properties=0)
 
-    class Reshape(base.StrictSchema):
-        # At least one provider: otherwise there is nothing to reshape.
-        inventories = KeyedObject(ReplaceInventories, key_pattern=UUID_KEY_PATTERN,
-                                  min_properties=1, required=True)
-        allocations = post_allocations_field(max(minor, 28), min_properties=0)
 
-    return Reshape()
+class ReshapeV1_34(ReshapeV1_30):
+    allocations = allocations_by_consumer(CONSUMER_ENTRIES[34], min_properties=0)
+
+
+class ReshapeV1_38(ReshapeV1_30):
+    allocations = allocations_by_consumer(CONSUMER_ENTRIES[38], min_properties=0)
+
+
+# {first microversion minor: body schema}
+RESHAPE = {30: ReshapeV1_30, 34: ReshapeV1_34, 38: ReshapeV1_38}

@@ -1,8 +1,6 @@
 """Bodies of POST /resource_providers and PUT /resource_providers/{uuid}."""
 from __future__ import annotations
 
-import marshmallow
-
 from placement_pci.schemas.base import NullableUuid, StrictSchema, String, required
 
 MAX_NAME_LENGTH = 200
@@ -25,9 +23,5 @@ class UpdateProviderV1_14(UpdateProvider):
     parent_provider_uuid = NullableUuid()
 
 
-def create_schema(nested_providers: bool) -> marshmallow.Schema:
-    return CreateProviderV1_14() if nested_providers else CreateProvider()
-
-
-def update_schema(nested_providers: bool) -> marshmallow.Schema:
-    return UpdateProviderV1_14() if nested_providers else UpdateProvider()
+CREATE_PROVIDER = {0: CreateProvider, 14: CreateProviderV1_14}
+UPDATE_PROVIDER = {0: UpdateProvider, 14: UpdateProviderV1_14}

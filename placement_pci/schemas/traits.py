@@ -8,4 +8,4 @@ TRAIT_NAME_PATTERN = r"^[A-Z0-9_]+$"
 
 class ProviderTraits(StrictSchema):
     traits = required(Array(String(pattern=TRAIT_NAME_PATTERN, max_length=255), unique=True))
-    resource_provider_generation = required(Integer(maximum=None))
+    resource_provider_generation = required(Integer())

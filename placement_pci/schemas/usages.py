@@ -1,8 +1,6 @@
 """Query string of GET /usages (1.9; ``consumer_type`` from 1.38)."""
 from __future__ import annotations
 
-import marshmallow
-
 from placement_pci.schemas import base
 
 CONSUMER_TYPE_QUERY_PATTERN = r"^[A-Z0-9_]+$|^all$|^unknown$"
@@ -18,5 +16,4 @@ class UsagesQueryV1_38(UsagesQuery):
                                 pattern=CONSUMER_TYPE_QUERY_PATTERN)
 
 
-def usages_query_schema(minor: int) -> marshmallow.Schema:
-    return UsagesQueryV1_38() if minor >= 38 else UsagesQuery()
+USAGES_QUERY = {9: UsagesQuery, 38: UsagesQueryV1_38}

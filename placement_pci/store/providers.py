@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection, Row
 from placement_pci import errors
 from placement_pci.db import tables
 from placement_pci.db.engine import Database
+from placement_pci.identifiers import canonical_uuid
 from placement_pci.store import capacity, common
 
 RP = tables.resource_providers
@@ -72,15 +73,6 @@ def _from_row(row: Row) -> Provider:
                     parent_provider_uuid=row.parent_uuid,
                     root_provider_uuid=row.root_uuid or row.uuid,
                     created_at=row.created_at, updated_at=row.updated_at)
-
-
-def canonical_uuid(value: str) -> str:
-    """Dashed lower-case form when ``value`` is uuid-like, else unchanged
-    (a path segment that is not a uuid simply matches nothing)."""
-    try:
-        return str(uuid_module.UUID(value))
-    except (ValueError, TypeError, AttributeError):
-        return value
 
 
 def load_provider(connection: Connection, uuid: str, *, for_update: bool = False) -> Provider:

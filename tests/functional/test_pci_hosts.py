@@ -240,7 +240,7 @@ def test_allocated_one_time_use_device_is_reserved(api):
      "placement_pci.mdev.invalid", "mdev_class"),
     (body(capabilities={"viommu_models": ["amd"]}),
      "placement_pci.capabilities.invalid", "amd"),
-    ([], "placement_pci.host.invalid", "JSON object"),
+    ([], "placement_pci.host.invalid", "[] is not of type 'object'"),
 ])
 def test_refusals_change_nothing(api, database, payload, code, words):
     put(api, SEED_BODY)

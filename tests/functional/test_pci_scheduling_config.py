@@ -83,7 +83,12 @@ def test_the_query_is_accepted_by_allocation_candidates(api):
      "not of the form"),
     ({"flavor": {**FLAVOR, "extra_specs": {"hw:locked_memory": "true"}}}, 400,
      "placement_pci.extra_specs.invalid", "page size"),
-    ({}, 400, None, "'flavor' is a required field"),
+    ({}, 400, None, "'flavor' is a required property"),
+    ({"flavor": FLAVOR, "x": 1}, 400, None,
+     "Additional properties are not allowed ('x' was unexpected)"),
+    ({"flavor": FLAVOR, "alias": {"name": "x"}}, 400, None,
+     "{'name': 'x'} is not of type 'array'"),
+    ({"flavor": {**FLAVOR, "vcpus": None}}, 400, None, "None is not of type 'integer'"),
 ])
 def test_request_groups_errors(api, body, status, code, text):
     assert text in error_of(api.post("/pci/request-groups", json=body),
@@ -147,9 +152,9 @@ def test_alias_lifecycle(api):
     ({"alias": {"name": "x"}}, "vendor_id and product_id, or resource_class"),
     ({"alias": {**A16_ALIAS, "colour": "red"}}, "unknown field(s) colour"),
     ({"alias": "{bad json"}, "not valid JSON"),
-    ({}, "'alias' is a required field"),
-    ({"alias": A16_ALIAS, "x": 1}, "Unknown field(s) x"),
-    ([], "must be a JSON object"),
+    ({}, "'alias' is a required property"),
+    ({"alias": A16_ALIAS, "x": 1}, "Additional properties are not allowed ('x' was unexpected)"),
+    ([], "[] is not of type 'object'"),
 ])
 def test_invalid_alias_objects_are_refused(api, body, text):
     assert text in error_of(api.post("/pci/aliases", json=body), 400,
@@ -215,11 +220,11 @@ def test_device_spec_set_lifecycle(api):
 
 @pytest.mark.parametrize("body, code, text", [
     ({"name": "bad name", "device_spec": []}, "placement_pci.device_spec.invalid",
-     "Invalid device spec set name"),
+     "'bad name' does not match"),
     ({"name": "x", "device_spec": [{"devname": "eth0"}]},
      "placement_pci.device_spec.invalid", "devname"),
     ({"name": "x", "device_spec": {"vendor_id": "10de"}},
-     "placement_pci.device_spec.invalid", "must be a list"),
+     "placement_pci.device_spec.invalid", "is not of type 'array'"),
     ({"name": "x"}, "placement_pci.device_spec.invalid", "'device_spec' is a required"),
 ])
 def test_invalid_device_spec_sets(api, body, code, text):

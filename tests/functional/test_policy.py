@@ -1,10 +1,12 @@
 """Policy over HTTP: every route names a rule, the defaults behave like
 Placement's, and the settings (policy file, enforce_new_defaults,
 enforce_scope) change what callers may do."""
+import flask
 import pytest
 
+from placement_pci import app as app_module
 from placement_pci import policy
-from placement_pci.http import auth
+from placement_pci.http import routes
 from tests.conftest import ApiClient, make_app
 
 
@@ -40,22 +42,36 @@ SYSTEM_ADMIN = {"x-auth-token": "user", "x-roles": "admin,member,reader",
 # --------------------------------------------------------------------------
 # The route table
 
-def test_every_route_names_a_defined_rule(app):
-    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
-    missing = endpoints - set(auth.ROUTE_POLICIES)
-    assert not missing, f"routes without a policy in auth.ROUTE_POLICIES: {sorted(missing)}"
-    stale = set(auth.ROUTE_POLICIES) - endpoints
-    assert not stale, f"ROUTE_POLICIES lists endpoints the app lacks: {sorted(stale)}"
+def test_every_route_declares_a_defined_rule(app):
     defined = {rule.name for rule in policy.DEFAULT_RULES}
-    for endpoint, route_policy in auth.ROUTE_POLICIES.items():
-        if route_policy is not auth.PUBLIC:
-            assert route_policy.rule in defined, endpoint
+    for rule in app.url_map.iter_rules():
+        declared = routes.declared(app, rule.endpoint)
+        assert declared is not None, rule
+        assert declared.is_public or declared.policy in defined, rule
+
+
+def test_only_the_version_document_openapi_and_healthcheck_are_public(app):
+    public = {rule.rule for rule in app.url_map.iter_rules()
+              if routes.declared(app, rule.endpoint).is_public}
+    assert public == {"/", "/openapi.json", "/healthcheck"}
 
 
 def test_pci_routes_use_placement_pci_rules(app):
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/pci/"):
-            assert auth.ROUTE_POLICIES[rule.endpoint].rule.startswith("placement_pci:"), rule
+            assert routes.declared(app, rule.endpoint).policy.startswith("placement_pci:"), rule
+
+
+def test_an_app_with_a_route_without_policy_does_not_start(database, monkeypatch):
+    undeclared = flask.Blueprint("undeclared", __name__)
+
+    @undeclared.route("/forgotten", methods=["GET"])
+    def forgotten():
+        return "never served"
+
+    monkeypatch.setattr(app_module, "BLUEPRINTS", (*app_module.BLUEPRINTS, undeclared))
+    with pytest.raises(RuntimeError, match=r"/forgotten \(undeclared.forgotten\)"):
+        make_app(database)
 
 
 # --------------------------------------------------------------------------

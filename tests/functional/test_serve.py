@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -72,7 +73,7 @@ class Server:
 
 @pytest.fixture
 def server(tmp_path):
-    started = Server(tmp_path, workers=2, runtime_dir=tmp_path / "run")
+    started = Server(tmp_path, workers=2, runtime_dir=Path(tempfile.mkdtemp(prefix="ppci-run-")))
     yield started
     started.stop()
 
@@ -118,7 +119,9 @@ def test_two_workers_count_into_one_metrics_answer(server):
 
 
 def test_two_instances_keep_their_own_control_sockets(tmp_path):
-    runtime = tmp_path / "run"
+    # A Unix socket path has at most 107 bytes: pytest's tmp_path under
+    # xdist can be longer, so the runtime directory is a short one.
+    runtime = Path(tempfile.mkdtemp(prefix="ppci-run-"))
     first = Server(tmp_path, workers=1, runtime_dir=runtime)
     try:
         second = Server(tmp_path, workers=1, runtime_dir=runtime)

@@ -398,9 +398,6 @@ def test_root_traits_always_present():
 
 
 @pytest.mark.parametrize("body, reason", [
-    ([], "must be a JSON object"),
-    ({"flavor": {}, "extra": 1}, "Unknown field(s) extra"),
-    ({}, "'flavor' is a required field"),
     ({"flavor": []}, "flavor must be a JSON object"),
     ({"flavor": {"vcpus": -1}}, "flavor vcpus must be an integer"),
     ({"flavor": {"vcpus": "4"}}, "flavor vcpus must be an integer"),
@@ -412,7 +409,6 @@ def test_root_traits_always_present():
     ({"flavor": {}, "image": []}, "image must be a JSON object"),
     ({"flavor": {}, "image": {"props": {}}}, "unknown field(s) props"),
     ({"flavor": {}, "image": {"properties": "x"}}, "properties must be an"),
-    ({"flavor": {}, "alias": {"name": "x"}}, "alias must be a list"),
 ])
 def test_invalid_bodies(body, reason):
     with pytest.raises(errors.BadRequest) as caught:
