@@ -17,29 +17,10 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import NamedTuple
 
+from placement_pci.inventory import Inventory
+
 SHARING_TRAIT = "MISC_SHARES_VIA_AGGREGATE"
 MEMO_SIZE = 512
-
-
-class Inventory(NamedTuple):
-    total: int
-    reserved: int = 0
-    min_unit: int = 1
-    max_unit: int = 2**31 - 1
-    step_size: int = 1
-    allocation_ratio: float = 1.0
-
-    @property
-    def capacity(self) -> int:
-        """What can ever be allocated: (total - reserved) * ratio."""
-        return int((self.total - self.reserved) * self.allocation_ratio)
-
-    def fits(self, amount: int, used: int) -> bool:
-        """Whether one request of ``amount`` fits, as Placement checks it."""
-        return (used + amount <= (self.total - self.reserved)
-                * self.allocation_ratio
-                and self.min_unit <= amount <= self.max_unit
-                and amount % self.step_size == 0)
 
 
 class Provider(NamedTuple):

@@ -22,8 +22,9 @@ from sqlalchemy.engine import Connection
 from placement_pci import errors
 from placement_pci.db import tables
 from placement_pci.db.engine import Database, RetryTransaction, insert_ignoring_duplicates
+from placement_pci.inventory import Inventory
 from placement_pci.pci import provider_diff, provider_tree
-from placement_pci.pci.provider_diff import ExistingProvider, Inventory, TreeChanges
+from placement_pci.pci.provider_diff import ExistingProvider, TreeChanges
 from placement_pci.pci.provider_tree import PlannedTree
 from placement_pci.store import common
 from placement_pci.store import consumers as consumer_store

@@ -35,7 +35,8 @@ from sqlalchemy.engine import Connection
 from placement_pci import errors
 from placement_pci.db import tables
 from placement_pci.db.engine import Database, RetryTransaction
-from placement_pci.store import capacity
+from placement_pci.inventory import amount_fits_units
+from placement_pci.inventory import capacity as inventory_capacity
 from placement_pci.store import consumers as consumer_store
 from placement_pci.store.common import provider_by_uuid, utcnow
 
@@ -331,7 +332,7 @@ def _check_fits(connection: Connection, plan: ClaimPlan) -> None:
         if inventory is None:
             raise AllocationRefused(
                 f"Inventory for '{name}' on resource provider '{provider_uuid}' invalid.")
-        if not capacity.amount_fits_units(amount, inventory.min_unit,
+        if not amount_fits_units(amount, inventory.min_unit,
                                           inventory.max_unit, inventory.step_size):
             raise AllocationRefused(
                 f"Unable to create allocation for '{name}' on resource provider "
@@ -339,7 +340,7 @@ def _check_fits(connection: Connection, plan: ClaimPlan) -> None:
                 "constraints.")
         before = usage_before.get(key, 0)
         after = before - released.get(key, 0) + wanted[key]
-        limit = capacity.capacity(inventory.total, inventory.reserved,
+        limit = inventory_capacity(inventory.total, inventory.reserved,
                                   inventory.allocation_ratio)
         if after > limit and after > before:
             raise AllocationRefused(

@@ -4,10 +4,8 @@ the same transaction; removing a class that has allocations is refused
 (shrinking below usage is allowed and logged, as Placement does)."""
 from __future__ import annotations
 
-import datetime
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -15,41 +13,13 @@ from sqlalchemy.engine import Connection
 from placement_pci import errors
 from placement_pci.db import tables
 from placement_pci.db.engine import Database
+from placement_pci.inventory import FIELDS, Inventory
 from placement_pci.store import capacity, common
 from placement_pci.store.providers import Provider, load_provider, lock_provider
 
 LOG = logging.getLogger(__name__)
 INV = tables.inventories
 RC = tables.resource_classes
-
-DEFAULTS = {"reserved": 0, "min_unit": 1, "max_unit": 2147483647, "step_size": 1,
-            "allocation_ratio": 1.0}
-FIELDS = ("total", "reserved", "min_unit", "max_unit", "step_size", "allocation_ratio")
-
-
-@dataclass(frozen=True)
-class Inventory:
-    resource_class: str
-    total: int
-    reserved: int
-    min_unit: int
-    max_unit: int
-    step_size: int
-    allocation_ratio: float
-    updated_at: datetime.datetime | None = None
-
-    @classmethod
-    def from_fields(cls, resource_class: str, values: Mapping[str, object]) -> Inventory:
-        merged = {**DEFAULTS, **{k: v for k, v in values.items() if k in FIELDS}}
-        return cls(resource_class=resource_class, **merged)  # type: ignore[arg-type]
-
-    def as_dict(self) -> dict[str, object]:
-        return {name: getattr(self, name) for name in FIELDS}
-
-    @property
-    def capacity(self) -> int:
-        return capacity.capacity(self.total, self.reserved, self.allocation_ratio)
-
 
 class InvalidCapacity(errors.BadRequest):
     """reserved is too large for total; callers prefix their context."""

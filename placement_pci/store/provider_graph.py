@@ -22,13 +22,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from placement_pci.candidates.graph import (
-    Inventory,
     InventoryRow,
     Provider,
     ProviderGraph,
     ProviderRow,
 )
 from placement_pci.db import tables
+from placement_pci.inventory import Inventory
 
 RP = tables.resource_providers
 INV = tables.inventories
