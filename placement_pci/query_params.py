@@ -8,12 +8,11 @@ caller allows, and raise ``errors.BadRequest`` with Placement's wording.
 """
 from __future__ import annotations
 
-import uuid as uuid_module
 from collections.abc import Iterable, Mapping, Sequence
 
 from placement_pci import errors
 from placement_pci.candidates import query as candidate_query
-from placement_pci.schemas.base import is_uuid_like
+from placement_pci.identifiers import canonical_uuid, is_uuid_like
 
 INVALID_QUERY = "Invalid query string parameters"
 
@@ -86,8 +85,8 @@ def parse_member_of(values: Sequence[str], *, allow_multiple: bool,
                 f"Forbidden member_of{suffix} parameters are not supported in "
                 "the specified microversion")
         if wanted:
-            required.append(frozenset(_canonical(u) for u in wanted))
-        forbidden |= {_canonical(u) for u in unwanted}
+            required.append(frozenset(canonical_uuid(u) for u in wanted))
+        forbidden |= {canonical_uuid(u) for u in unwanted}
     return required, frozenset(forbidden)
 
 
@@ -98,8 +97,4 @@ def parse_in_tree(value: str, name: str = "in_tree") -> str:
         raise errors.BadRequest(
             f"{INVALID_QUERY}: Expected '{name}' parameter to be a format of "
             f"uuid. Got: {value}")
-    return _canonical(stripped)
-
-
-def _canonical(uuid_text: str) -> str:
-    return str(uuid_module.UUID(uuid_text))
+    return canonical_uuid(stripped)
