@@ -31,6 +31,7 @@ from placement_pci.pci import provider_diff, provider_tree
 from placement_pci.pci.provider_diff import ExistingProvider, TreeChanges
 from placement_pci.pci.provider_tree import PlannedTree
 from placement_pci.store import allocations as allocation_store
+from placement_pci.store import claims as claim_store
 from placement_pci.store import common
 from placement_pci.store import inventories as inventory_store
 from placement_pci.store import pci_devices as device_store
@@ -345,11 +346,22 @@ def _fix_view(fix: provider_diff.AllocationFix,
 # --- rendering -----------------------------------------------------------
 
 
-def _device_view(row: dict[str, Any]) -> dict[str, Any]:
+def _holders(connection: Connection, hostname: str,
+             device_rows: list[dict[str, Any]]) -> dict[str, str | None]:
+    """Address -> who uses the device: the consumer whose claim holds it
+    (the claims tables are the source of truth), else the consumer the
+    host reports."""
+    claimed = claim_store.holders_on_host(connection, hostname)
+    return {row["address"]: claimed.get(row["address"]) or row["assigned_to"]
+            for row in device_rows}
+
+
+def _device_view(row: dict[str, Any], holder: str | None) -> dict[str, Any]:
     tags = json.loads(row["tags"] or "{}")
     view = {key: row[key] for key in (
         "address", "dev_type", "vendor_id", "product_id", "parent_addr",
-        "numa_node", "resource_class", "assigned_to", "provider_uuid")}
+        "numa_node", "resource_class", "provider_uuid")}
+    view["assigned_to"] = holder
     view.update({key: tags.get(key) for key in _TAG_KEYS})
     return view
 
@@ -380,7 +392,7 @@ def _render(connection: Connection, plan: _Plan, *, dry_run: bool,
     generations = {name: record.generation for name, record in
                    provider_store.providers_named(
                        connection, [change.name for change in plan.changes.providers]).items()}
-    holders = {row["address"]: row["assigned_to"] for row in plan.device_rows}
+    holders = _holders(connection, hostname, plan.device_rows)
     providers = []
     for change in plan.changes.providers:
         uuid = plan.uuids.get(change.name)
@@ -391,7 +403,7 @@ def _render(connection: Connection, plan: _Plan, *, dry_run: bool,
         devices = []
         for device in (planned.devices if planned else []):
             view = dict(device.metadata(), provider_uuid=uuid)
-            view["assigned_to"] = holders.get(view["address"], view["assigned_to"])
+            view["assigned_to"] = holders.get(view["address"])
             devices.append(view)
         mdev = planned.mdev if planned else None
         providers.append(_provider_view(
@@ -457,11 +469,12 @@ def get_host(database: Database, hostname: str) -> HostTree:
         if stored.root is None and not stored.device_rows:
             raise errors.NotFound(f"No PCI host {hostname} found",
                                   code=errors.PROVIDER_NOT_FOUND)
+        holders = _holders(connection, hostname, stored.device_rows)
         devices_by_provider: dict[str | None, list[dict[str, Any]]] = \
             defaultdict(list)
         for row in stored.device_rows:
             devices_by_provider[row["provider_uuid"]].append(
-                _device_view(row))
+                _device_view(row, holders[row["address"]]))
         providers = [
             _provider_view(name, existing.uuid, stored.root_uuid,
                            existing.generation, existing.inventories,

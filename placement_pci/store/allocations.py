@@ -505,18 +505,23 @@ def consumers_on_providers(connection: Connection,
     return holders
 
 
-def consumer_allocation_amounts(connection: Connection,
-                                consumer_uuid: str) -> dict[str, dict[str, int]]:
-    """Provider uuid -> {class name: amount} the consumer holds."""
+def allocation_amounts_of_consumers(connection: Connection, consumer_uuids: Iterable[str]
+                                    ) -> dict[str, dict[str, dict[str, int]]]:
+    """Consumer uuid -> {provider uuid: {class name: amount}} for those of
+    the consumers that hold anything, in one query."""
+    wanted = sorted(set(consumer_uuids))
+    result: dict[str, dict[str, dict[str, int]]] = {}
+    if not wanted:
+        return result
     rows = connection.execute(
-        sa.select(RP.c.uuid, RC.c.name, ALLOC.c.used)
+        sa.select(ALLOC.c.consumer_id, RP.c.uuid, RC.c.name, ALLOC.c.used)
         .join(RP, RP.c.id == ALLOC.c.resource_provider_id)
         .join(RC, RC.c.id == ALLOC.c.resource_class_id)
-        .where(ALLOC.c.consumer_id == consumer_uuid))
-    result: dict[str, dict[str, int]] = collections.defaultdict(dict)
-    for provider_uuid, name, used in rows:
-        result[provider_uuid][name] = result[provider_uuid].get(name, 0) + used
-    return dict(result)
+        .where(ALLOC.c.consumer_id.in_(wanted)))
+    for consumer, provider_uuid, name, used in rows:
+        amounts = result.setdefault(consumer, {}).setdefault(provider_uuid, {})
+        amounts[name] = amounts.get(name, 0) + used
+    return result
 
 
 def provider_has_allocations(connection: Connection, provider_id: int) -> bool:

@@ -68,3 +68,17 @@ def devices_on_providers(connection: Connection,
     return connection.execute(
         sa.select(DEVICES).where(DEVICES.c.provider_uuid.in_(wanted))
         .order_by(DEVICES.c.hostname, DEVICES.c.address)).all()
+
+
+def devices_at(connection: Connection,
+               keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], sa.Row]:
+    """(hostname, address) -> device row, for those of ``keys`` a host
+    reports now (one query)."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    rows = connection.execute(sa.select(DEVICES).where(
+        DEVICES.c.hostname.in_(sorted({host for host, _ in wanted})),
+        DEVICES.c.address.in_(sorted({address for _, address in wanted}))))
+    return {(row.hostname, row.address): row for row in rows
+            if (row.hostname, row.address) in wanted}
