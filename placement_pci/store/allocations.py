@@ -524,13 +524,6 @@ def allocation_amounts_of_consumers(connection: Connection, consumer_uuids: Iter
     return result
 
 
-def provider_has_allocations(connection: Connection, provider_id: int) -> bool:
-    """For provider deletion, which must refuse providers in use."""
-    return connection.execute(
-        sa.select(ALLOC.c.id).where(ALLOC.c.resource_provider_id == provider_id)
-        .limit(1)).first() is not None
-
-
 def _newest(rows: Iterable[sa.Row]) -> datetime.datetime | None:
     stamps = [s for row in rows for s in (row.created_at, row.updated_at) if s is not None]
     return max(stamps) if stamps else None
