@@ -5,7 +5,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: serve test venv
+.PHONY: serve test lint venv
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,5 +18,10 @@ venv: $(STAMP)
 serve: $(STAMP)
 	$(VENV)/bin/placement-pci serve
 
-test: $(STAMP)
+# Lint first: a style or dead-code finding fails the run before the tests.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check placement_pci tests bench
+	$(VENV)/bin/vulture placement_pci --min-confidence 80
+
+test: lint
 	$(VENV)/bin/python -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)

@@ -29,8 +29,9 @@ import os_traits
 from bench.plan import LoadPlan, PlanShape, build_plan
 from bench.queries import named_queries
 from placement_pci.candidates import headroom, solver
-from placement_pci.candidates.graph import Inventory, InventoryRow, ProviderGraph, ProviderRow
+from placement_pci.candidates.graph import InventoryRow, ProviderGraph, ProviderRow
 from placement_pci.candidates.query import parse_candidate_query
+from placement_pci.inventory import Inventory
 
 QUERIES = ("perfload", "nested_pci_granular", "gpu8_isolate", "numa_same_subtree")
 

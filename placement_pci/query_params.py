@@ -8,12 +8,11 @@ caller allows, and raise ``errors.BadRequest`` with Placement's wording.
 """
 from __future__ import annotations
 
-import uuid as uuid_module
 from collections.abc import Iterable, Mapping, Sequence
 
 from placement_pci import errors
 from placement_pci.candidates import query as candidate_query
-from placement_pci.identifiers import is_canonical_uuid as is_uuid_like
+from placement_pci.identifiers import canonical_uuid, is_canonical_uuid
 from placement_pci.schemas.base import QUERY_INVALID
 
 INVALID_QUERY = QUERY_INVALID
@@ -35,7 +34,7 @@ def check_uuid_parameters(args: Mapping[str, Sequence[str]],
     """400 when a parameter that must be a uuid is not one."""
     for name in names:
         for value in args.get(name, ()):
-            if not is_uuid_like(value):
+            if not is_canonical_uuid(value):
                 raise errors.BadRequest(
                     f"{INVALID_QUERY}: {value!r} is not a 'uuid'")
 
@@ -87,20 +86,16 @@ def parse_member_of(values: Sequence[str], *, allow_multiple: bool,
                 f"Forbidden member_of{suffix} parameters are not supported in "
                 "the specified microversion")
         if wanted:
-            required.append(frozenset(_canonical(u) for u in wanted))
-        forbidden |= {_canonical(u) for u in unwanted}
+            required.append(frozenset(canonical_uuid(u) for u in wanted))
+        forbidden |= {canonical_uuid(u) for u in unwanted}
     return required, frozenset(forbidden)
 
 
 def parse_in_tree(value: str, name: str = "in_tree") -> str:
     """A provider uuid given as ``in_tree``."""
     stripped = value.strip()
-    if not is_uuid_like(stripped):
+    if not is_canonical_uuid(stripped):
         raise errors.BadRequest(
             f"{INVALID_QUERY}: Expected '{name}' parameter to be a format of "
             f"uuid. Got: {value}")
-    return _canonical(stripped)
-
-
-def _canonical(uuid_text: str) -> str:
-    return str(uuid_module.UUID(uuid_text))
+    return canonical_uuid(stripped)

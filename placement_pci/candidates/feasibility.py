@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from placement_pci.candidates.graph import Provider, ProviderGraph
+from placement_pci.candidates.graph import ProviderGraph, ProviderNode
 from placement_pci.candidates.request_group import CandidateRequest, RequestGroup
 from placement_pci.errors import BadRequest
 
@@ -104,7 +104,7 @@ def granular_providers(graph: ProviderGraph, group: RequestGroup) -> list[int]:
     return found
 
 
-def anchors_of(graph: ProviderGraph, provider: Provider) -> Iterable[int]:
+def anchors_of(graph: ProviderGraph, provider: ProviderNode) -> Iterable[int]:
     """The trees a provider can serve: its own, plus those it shares with."""
     yield provider.root_id
     if provider.is_sharing:
@@ -162,7 +162,7 @@ def _unsuffixed_options(graph: ProviderGraph, group: RequestGroup,
     tree_root = _tree_root(graph, group)
     forbidden = group.forbidden_aggregates
 
-    def aggregates_ok(provider: Provider, anchor: int) -> bool:
+    def aggregates_ok(provider: ProviderNode, anchor: int) -> bool:
         anchor_aggs = graph.providers[anchor].aggregates
         if forbidden & provider.aggregates or forbidden & anchor_aggs:
             return False

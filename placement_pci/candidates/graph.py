@@ -17,33 +17,15 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import NamedTuple
 
+from placement_pci.inventory import Inventory
+
 SHARING_TRAIT = "MISC_SHARES_VIA_AGGREGATE"
 MEMO_SIZE = 512
 
 
-class Inventory(NamedTuple):
-    total: int
-    reserved: int = 0
-    min_unit: int = 1
-    max_unit: int = 2**31 - 1
-    step_size: int = 1
-    allocation_ratio: float = 1.0
-
-    @property
-    def capacity(self) -> int:
-        """What can ever be allocated: (total - reserved) * ratio."""
-        return int((self.total - self.reserved) * self.allocation_ratio)
-
-    def fits(self, amount: int, used: int) -> bool:
-        """Whether one request of ``amount`` fits, as Placement checks it."""
-        return (used + amount <= (self.total - self.reserved)
-                * self.allocation_ratio
-                and self.min_unit <= amount <= self.max_unit
-                and amount % self.step_size == 0)
-
-
-class Provider(NamedTuple):
-    """One provider; immutable by convention (a tuple: cheap to build for
+class ProviderNode(NamedTuple):
+    """One provider as the snapshot graph holds it (the stored record is
+    ``store.providers.Provider``); immutable by convention (a tuple: cheap to build for
     tens of thousands of providers).  ``inventories`` and ``usages`` are
     keyed by resource class name."""
     id: int
@@ -91,14 +73,14 @@ class InventoryRow:
 class ProviderGraph:
     """All providers and the indexes the solver uses.  Never mutated."""
 
-    def __init__(self, providers: Iterable[Provider],
+    def __init__(self, providers: Iterable[ProviderNode],
                  resource_classes: Iterable[str] = (),
                  traits: Iterable[str] = ()) -> None:
-        self.providers: Mapping[int, Provider] = MappingProxyType(
+        self.providers: Mapping[int, ProviderNode] = MappingProxyType(
             {provider.id: provider for provider in providers})
         self.resource_classes = frozenset(resource_classes)
         self._set_trait_names(traits)
-        by_uuid: dict[str, Provider] = {}
+        by_uuid: dict[str, ProviderNode] = {}
         by_class: dict[str, list[int]] = defaultdict(list)
         by_trait: dict[str, list[int]] = defaultdict(list)
         by_aggregate: dict[str, list[int]] = defaultdict(list)
@@ -115,7 +97,7 @@ class ProviderGraph:
                 by_trait[trait].append(provider.id)
             for aggregate in provider.aggregates:
                 by_aggregate[aggregate].append(provider.id)
-        self.by_uuid: Mapping[str, Provider] = MappingProxyType(by_uuid)
+        self.by_uuid: Mapping[str, ProviderNode] = MappingProxyType(by_uuid)
         self.by_class = _freeze(by_class)
         self.by_trait = _freeze(by_trait)
         self.by_aggregate = _freeze(by_aggregate)
@@ -140,7 +122,7 @@ class ProviderGraph:
         self._memo: OrderedDict[object, object] = OrderedDict()
         self._memo_lock = threading.Lock()
 
-    def replacing(self, changed: Iterable[Provider],
+    def replacing(self, changed: Iterable[ProviderNode],
                   traits: Iterable[str] | None = None) -> ProviderGraph:
         """A new graph with some providers replaced by new versions of
         themselves (same ids, same place in their tree), indexes updated
@@ -230,7 +212,7 @@ class ProviderGraph:
             aggregate_map[provider_id].add(aggregate)
         no_names: frozenset[str] = frozenset()
         built = [
-            Provider(
+            ProviderNode(
                 row.id, row.uuid, row.name, row.generation, row.parent_id,
                 row.root_id if row.root_id is not None else row.id,
                 frozenset(trait_map[row.id]) if row.id in trait_map else no_names,

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from placement_pci.candidates import solver
-from placement_pci.candidates.graph import Provider, ProviderGraph
+from placement_pci.candidates.graph import ProviderGraph, ProviderNode
 from placement_pci.candidates.request_group import CandidateRequest
 
 DEFAULT_PER_HOST_CAP = 1000
@@ -61,7 +61,7 @@ class Headroom:
         return dict(sorted(counts.items()))
 
 
-def _with_usage(provider: Provider, extra: Mapping[str, int]) -> Provider:
+def _with_usage(provider: ProviderNode, extra: Mapping[str, int]) -> ProviderNode:
     usages = dict(provider.usages)
     for name, amount in extra.items():
         usages[name] = usages.get(name, 0) + amount
@@ -69,7 +69,7 @@ def _with_usage(provider: Provider, extra: Mapping[str, int]) -> Provider:
 
 
 def _host_graph(graph: ProviderGraph, root_id: int,
-                sharing: Mapping[int, Provider]) -> ProviderGraph:
+                sharing: Mapping[int, ProviderNode]) -> ProviderGraph:
     """The host's tree plus the sharing providers it can use, as their
     current (carried) versions."""
     members = [graph.providers[pid] for pid in graph.tree_of(root_id)]
@@ -89,7 +89,7 @@ def _first_answer(host: ProviderGraph, request: CandidateRequest,
     return None
 
 
-def _twin_key(provider: Provider) -> tuple:
+def _twin_key(provider: ProviderNode) -> tuple:
     return (provider.parent_id, provider.traits, provider.aggregates,
             tuple(sorted(provider.inventories.items())))
 
@@ -105,7 +105,7 @@ def _relabelled(host: ProviderGraph, answer: solver.AllocationRequest
     for pid, name, amount in answer.resources:
         needs[pid][name] = amount
 
-    def fits(provider: Provider, resources: Mapping[str, int]) -> bool:
+    def fits(provider: ProviderNode, resources: Mapping[str, int]) -> bool:
         return all(provider.fits(name, amount) for name, amount in resources.items())
 
     swap: dict[int, int] = {}

@@ -11,7 +11,6 @@ against the database later, by the solver, because they need a snapshot.
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 
 from placement_pci.candidates.request_group import CandidateRequest, RequestGroup
@@ -21,6 +20,7 @@ from placement_pci.errors import (
     QUERY_MISSING_VALUE,
     BadRequest,
 )
+from placement_pci.identifiers import parse_uuid
 
 Microversion = tuple[int, int]
 
@@ -167,14 +167,6 @@ def parse_traits(value: str, *, allow_forbidden: bool,
     return required, forbidden
 
 
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
 def parse_member_of(value: str) -> tuple[frozenset[str], frozenset[str]]:
     """One ``member_of`` value -> (any-of aggregates, forbidden aggregates)."""
     if "," in value and not value.startswith(("in:", "!in:")):
@@ -192,7 +184,7 @@ def parse_member_of(value: str) -> tuple[frozenset[str], frozenset[str]]:
     else:
         required = frozenset([value])
     for aggregate in required | forbidden:
-        if not _is_uuid(aggregate):
+        if parse_uuid(aggregate) is None:
             raise BadRequest(
                 f"{_INVALID}: Expected 'member_of' parameter to contain "
                 f"valid UUID(s). Got: {aggregate}")
@@ -201,7 +193,7 @@ def parse_member_of(value: str) -> tuple[frozenset[str], frozenset[str]]:
 
 def _parse_in_tree(value: str) -> str:
     stripped = value.strip()
-    if not _is_uuid(stripped):
+    if parse_uuid(stripped) is None:
         raise BadRequest(f"{_INVALID}: Expected 'in_tree' parameter to be a "
                          f"format of uuid. Got: {value}")
     return stripped

@@ -16,7 +16,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from placement_pci.candidates.graph import Provider, ProviderGraph
+from placement_pci.candidates.graph import ProviderGraph, ProviderNode
 from placement_pci.candidates.request_group import CandidateRequest
 
 
@@ -41,7 +41,7 @@ class Step:
 class ProviderClass:
     """Interchangeable providers; ``members`` are provider ids."""
     members: list[int]
-    proto: Provider
+    proto: ProviderNode
 
 
 Node = tuple[int, int]   # (class index, slot index)

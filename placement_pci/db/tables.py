@@ -172,6 +172,11 @@ pci_devices = sa.Table(
     # JSON text of the tags from the device spec that matched the device
     # (managed, live_migratable, physical_network, remote_managed, trusted).
     sa.Column("tags", sa.Text, nullable=False, default="{}"),
+    # The consumer the HOST reports as using the device (it drives the
+    # healing of allocations), kept while that consumer still has an
+    # allocation on the device's provider.  Who holds a device through the
+    # API is recorded only in pci_claim_devices (the one source of truth
+    # for claims); views show the claim holder first.
     sa.Column("assigned_to", sa.String(36), nullable=True),
     *_timestamps(),
     sa.UniqueConstraint("hostname", "address"),
@@ -189,6 +194,43 @@ pci_config_objects = sa.Table(
     sa.Column("generation", sa.Integer, nullable=False, default=0),
     *_timestamps(),
     sa.UniqueConstraint("kind", "name"),
+)
+
+# Claims: the PCI devices a consumer was given for a request.  One row per
+# consumer; ``request`` is the JSON of the flavor/image/alias input the
+# request groups were translated from (kept so the claim can be
+# re-examined later, whatever happens to the stored aliases).
+pci_claims = sa.Table(
+    "pci_claims", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("consumer_uuid", sa.String(36), nullable=False),
+    sa.Column("request", sa.Text, nullable=False),
+    *_timestamps(),
+    sa.UniqueConstraint("consumer_uuid"),
+)
+
+# The device serving each alias request group of a claim.  A device is
+# identified by (hostname, address): its pci_devices row comes and goes
+# with host reports, the claim outlives that.  ``device`` is
+# "<hostname> <address>" while the claim holds the device and NULL once
+# another claim took it over (its consumer had lost its allocation); being
+# UNIQUE, it lets the database itself refuse two holders of one device.
+pci_claim_devices = sa.Table(
+    "pci_claim_devices", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("claim_id", sa.Integer, sa.ForeignKey("pci_claims.id"), nullable=False),
+    sa.Column("group_suffix", sa.Unicode(255), nullable=False),
+    sa.Column("alias", sa.Unicode(255), nullable=True),
+    sa.Column("alias_item", sa.Integer, nullable=True),
+    sa.Column("alias_index", sa.Integer, nullable=True),
+    sa.Column("hostname", sa.Unicode(200), nullable=False),
+    sa.Column("address", sa.String(16), nullable=False),
+    sa.Column("provider_uuid", sa.String(36), nullable=True),
+    sa.Column("device", sa.Unicode(217), nullable=True),
+    *_timestamps(),
+    sa.UniqueConstraint("device"),
+    sa.Index(None, "claim_id"),
+    sa.Index(None, "hostname", "address"),
 )
 
 # --- the allocation ledger (who changed which allocations) ----------------

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from placement_pci.candidates.graph import Provider, ProviderGraph
+from placement_pci.candidates.graph import ProviderGraph, ProviderNode
 from placement_pci.candidates.request_group import CandidateRequest, RequestGroup
 from placement_pci.candidates.solver import generate
 
@@ -123,7 +123,7 @@ class HostVerdict:
 
 # --- single checks ------------------------------------------------------------
 
-def _capacity_reasons(provider: Provider, resources: dict[str, int]) -> list[Reason]:
+def _capacity_reasons(provider: ProviderNode, resources: dict[str, int]) -> list[Reason]:
     reasons = []
     for resource_class, amount in sorted(resources.items()):
         inventory = provider.inventories.get(resource_class)
@@ -175,7 +175,7 @@ def _aggregate_reasons(aggregates: frozenset[str],
     return reasons
 
 
-def _tree_reason(graph: ProviderGraph, root: Provider,
+def _tree_reason(graph: ProviderGraph, root: ProviderNode,
                  group: RequestGroup) -> Reason | None:
     if group.in_tree is None:
         return None
@@ -185,17 +185,17 @@ def _tree_reason(graph: ProviderGraph, root: Provider,
     return None
 
 
-def _verdict(provider: Provider, reasons: list[Reason]) -> ProviderVerdict:
+def _verdict(provider: ProviderNode, reasons: list[Reason]) -> ProviderVerdict:
     return ProviderVerdict(provider.uuid, provider.name, reasons)
 
 
 # --- groups -------------------------------------------------------------------
 
-def _tree_providers(graph: ProviderGraph, root: Provider) -> list[Provider]:
+def _tree_providers(graph: ProviderGraph, root: ProviderNode) -> list[ProviderNode]:
     return [graph.providers[pid] for pid in graph.tree_of(root.id)]
 
 
-def _suffixed_group(graph: ProviderGraph, root: Provider,
+def _suffixed_group(graph: ProviderGraph, root: ProviderNode,
                     group: RequestGroup) -> GroupVerdict:
     verdict = GroupVerdict(group.suffix)
     tree_reason = _tree_reason(graph, root, group)
@@ -219,7 +219,7 @@ def _suffixed_group(graph: ProviderGraph, root: Provider,
     return verdict
 
 
-def _unsuffixed_group(graph: ProviderGraph, root: Provider,
+def _unsuffixed_group(graph: ProviderGraph, root: ProviderNode,
                       group: RequestGroup) -> GroupVerdict:
     """The unsuffixed group may spread over the tree: each class on some
     provider, the traits on the union of the tree's providers."""
@@ -254,7 +254,7 @@ def _unsuffixed_group(graph: ProviderGraph, root: Provider,
     return verdict
 
 
-def _root_reasons(root: Provider, request: CandidateRequest) -> list[Reason]:
+def _root_reasons(root: ProviderNode, request: CandidateRequest) -> list[Reason]:
     reasons = []
     missing = sorted(request.root_required - root.traits)
     if missing:
@@ -267,13 +267,13 @@ def _root_reasons(root: Provider, request: CandidateRequest) -> list[Reason]:
     return reasons
 
 
-def _tree_only_graph(graph: ProviderGraph, root: Provider) -> ProviderGraph:
+def _tree_only_graph(graph: ProviderGraph, root: ProviderNode) -> ProviderGraph:
     return ProviderGraph(_tree_providers(graph, root), graph.resource_classes,
                          graph.trait_names)
 
 
 def diagnose_host(graph: ProviderGraph, request: CandidateRequest,
-                  root: Provider) -> HostVerdict:
+                  root: ProviderNode) -> HostVerdict:
     root_reasons = _root_reasons(root, request)
     groups = [(_unsuffixed_group if group.is_unsuffixed else _suffixed_group)(
         graph, root, group) for group in request.groups]

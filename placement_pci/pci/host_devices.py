@@ -10,11 +10,11 @@ keys (agents may send more, such as ``class``) are ignored.
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from placement_pci import errors
+from placement_pci.identifiers import parse_uuid
 from placement_pci.pci import address as pci_address
 from placement_pci.pci.device_spec import parse_hex_id
 
@@ -112,11 +112,10 @@ def _parse_one(index: int, raw: Any) -> HostDevice:
                    f"got {numa_node!r}")
     assigned_to = raw.get("assigned_to")
     if assigned_to is not None:
-        try:
-            assigned_to = str(uuid.UUID(str(assigned_to)))
-        except ValueError:
-            raise fail("assigned_to", f"{assigned_to!r} is not a uuid") \
-                from None
+        parsed = parse_uuid(str(assigned_to))
+        if parsed is None:
+            raise fail("assigned_to", f"{assigned_to!r} is not a uuid")
+        assigned_to = parsed
     return HostDevice(address=address, vendor_id=ids["vendor_id"],
                       product_id=ids["product_id"], dev_type=dev_type,
                       parent_addr=parent, numa_node=numa_node,

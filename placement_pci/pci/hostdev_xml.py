@@ -17,7 +17,6 @@ in existing XML (live migration to another host's devices).
 from __future__ import annotations
 
 import re
-import uuid as uuid_module
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
 from placement_pci import errors
+from placement_pci.identifiers import parse_uuid
 from placement_pci.pci.address import AddressError, PciAddress, parse_address
 
 HOSTDEV_INVALID = "placement_pci.hostdev.invalid"
@@ -69,12 +69,11 @@ def _pci_address(text: str) -> PciAddress:
 def hostdev_xml(device: Hostdev) -> str:
     """One ``<hostdev>`` element, indented two spaces per level."""
     if isinstance(device, MdevHostdev):
-        try:
-            mdev_uuid = str(uuid_module.UUID(device.uuid))
-        except ValueError:
+        mdev_uuid = parse_uuid(device.uuid)
+        if mdev_uuid is None:
             raise errors.BadRequest(
                 f"Invalid mdev uuid {device.uuid!r}",
-                code=HOSTDEV_INVALID) from None
+                code=HOSTDEV_INVALID)
         if device.model not in MDEV_MODELS:
             raise errors.BadRequest(
                 f"Invalid mdev model {device.model!r}; expected one of "

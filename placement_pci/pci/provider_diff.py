@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import os_traits
 
 from placement_pci import errors
+from placement_pci.inventory import Inventory
 from placement_pci.pci import host_devices, viommu
 from placement_pci.pci import provider_tree as tree_module
 from placement_pci.pci.provider_tree import PlannedProvider, PlannedTree
@@ -30,24 +31,6 @@ CREATE = "create"
 UPDATE = "update"
 UNCHANGED = "unchanged"
 DELETE = "delete"
-
-
-@dataclass(frozen=True)
-class Inventory:
-    """One inventory record; defaults are Placement's."""
-
-    total: int
-    reserved: int = 0
-    min_unit: int = 1
-    max_unit: int = 1
-    step_size: int = 1
-    allocation_ratio: float = 1.0
-
-    def as_dict(self) -> dict:
-        return {"total": self.total, "reserved": self.reserved,
-                "min_unit": self.min_unit, "max_unit": self.max_unit,
-                "step_size": self.step_size,
-                "allocation_ratio": self.allocation_ratio}
 
 
 @dataclass(frozen=True)
@@ -188,7 +171,8 @@ def _reconcile_inventories(
                 and resource_class == planned.resource_class):
             reserved = total
         result[resource_class] = Inventory(total=total, reserved=reserved,
-                                           max_unit=total)
+                                           max_unit=total,
+                                           resource_class=resource_class)
     return result
 
 

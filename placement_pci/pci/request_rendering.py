@@ -12,8 +12,6 @@ from urllib.parse import quote
 from placement_pci.candidates.request_group import CandidateRequest, RequestGroup
 from placement_pci.pci.request_groups import TranslatedRequest
 
-QUERY_MICROVERSION = "1.39"
-
 # Characters of Placement's query syntax that need no escaping.
 _SAFE = ":,!"
 

@@ -72,14 +72,11 @@ def _write(connection: Connection, planned: audit.ConsumerHeal,
            context: RequestContext) -> None:
     consumer = planned.consumer
     if planned.allocations is not None:
-        claim = planned.claim
         plan = allocation_store.prepare_claim(connection, [
             allocation_store.ConsumerAllocations(
                 consumer_uuid=planned.consumer_uuid, allocations=planned.allocations,
-                project_id=consumer.project_id or (claim.project_id if claim else None),
-                user_id=consumer.user_id or (claim.user_id if claim else None),
-                consumer_type=consumer.consumer_type or (
-                    claim.consumer_type if claim else None),
+                project_id=consumer.project_id, user_id=consumer.user_id,
+                consumer_type=consumer.consumer_type,
                 expected_generation=consumer.generation, check_generation=True)],
             context=context, action=ledger.AUDIT_HEAL)
         audit_facts.lock_providers_at(connection, planned.provider_generations)
@@ -87,9 +84,6 @@ def _write(connection: Connection, planned: audit.ConsumerHeal,
     else:
         audit_facts.bump_consumer_at(connection, planned.consumer_uuid, consumer.generation)
         audit_facts.lock_providers_at(connection, planned.provider_generations)
-    for device, expected, new in planned.device_moves:
-        audit_facts.set_device_holder(connection, device.hostname, device.address,
-                                      expected, new)
     if planned.claim is not None:
         if planned.delete_claim:
             claim_records.delete(connection, planned.claim)

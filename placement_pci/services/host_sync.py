@@ -4,14 +4,19 @@
 the host's current providers, computes the changes and, unless it is a dry
 run, writes them in ONE write transaction: the root provider, the device
 providers with their inventories and traits, healed allocations of devices
-the host reports as assigned, and the host's ``pci_devices`` rows.  Every
-provider write bumps its generation with a compare-and-swap; a lost race
-is a 409 ``placement.concurrent_update`` and nothing is written.
+the host reports as assigned, and the host's ``pci_devices`` rows.
+
+This module only orchestrates: the planning and the diff are pure
+(``pci/provider_tree.py``, ``pci/provider_diff.py``) and every write goes
+through the core store's locked operations (create/delete provider,
+replace inventories, set traits, write allocations), so the rules that
+protect inventories in use hold for host syncs too.  Every provider write
+bumps its generation with a compare-and-swap; a lost race is a 409
+``placement.concurrent_update`` and nothing is written.
 """
 from __future__ import annotations
 
 import json
-import uuid as uuid_module
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,21 +26,21 @@ from sqlalchemy.engine import Connection
 
 from placement_pci import errors
 from placement_pci.context import RequestContext
-from placement_pci.db import tables
-from placement_pci.db.engine import Database, RetryTransaction, insert_ignoring_duplicates
+from placement_pci.db.engine import Database, RetryTransaction
+from placement_pci.inventory import Inventory
 from placement_pci.pci import provider_diff, provider_tree
-from placement_pci.pci.provider_diff import ExistingProvider, Inventory, TreeChanges
+from placement_pci.pci.provider_diff import ExistingProvider, TreeChanges
 from placement_pci.pci.provider_tree import PlannedTree
+from placement_pci.store import allocations as allocation_store
+from placement_pci.store import claims as claim_store
 from placement_pci.store import common, ledger
-from placement_pci.store import consumers as consumer_store
-
-RP = tables.resource_providers
-INV = tables.inventories
-RC = tables.resource_classes
-TRAITS = tables.traits
-RP_TRAITS = tables.resource_provider_traits
-ALLOC = tables.allocations
-DEVICES = tables.pci_devices
+from placement_pci.store import inventories as inventory_store
+from placement_pci.store import pci_devices as device_store
+from placement_pci.store import providers as provider_store
+from placement_pci.store import resource_classes as resource_class_store
+from placement_pci.store import traits as trait_store
+from placement_pci.store import usages as usage_store
+from placement_pci.store.providers import Provider
 
 # Metadata kept in the pci_devices.tags JSON (the rest has columns).
 _TAG_KEYS = ("managed", "live_migratable", "one_time_use",
@@ -73,76 +78,18 @@ class HostTree:
 class _StoredHost:
     """The host's current state, read inside the transaction."""
 
-    root_id: int | None = None
-    root_uuid: str | None = None
-    root_generation: int = 0
+    root: Provider | None = None
     root_traits: frozenset[str] | None = None
     providers: dict[str, ExistingProvider] = field(default_factory=dict)
-    provider_ids: dict[str, int] = field(default_factory=dict)
+    records: dict[str, Provider] = field(default_factory=dict)
     device_rows: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def root_uuid(self) -> str | None:
+        return self.root.uuid if self.root is not None else None
 
 
 # --- reading -----------------------------------------------------------
-
-
-def _traits_of(connection: Connection, provider_ids: list[int]
-               ) -> dict[int, set[str]]:
-    result: dict[int, set[str]] = defaultdict(set)
-    if provider_ids:
-        rows = connection.execute(
-            sa.select(RP_TRAITS.c.resource_provider_id, TRAITS.c.name)
-            .join(TRAITS, TRAITS.c.id == RP_TRAITS.c.trait_id)
-            .where(RP_TRAITS.c.resource_provider_id.in_(provider_ids)))
-        for provider_id, name in rows:
-            result[provider_id].add(name)
-    return result
-
-
-def _inventories_of(connection: Connection, provider_ids: list[int]
-                    ) -> dict[int, dict[str, Inventory]]:
-    result: dict[int, dict[str, Inventory]] = defaultdict(dict)
-    if provider_ids:
-        rows = connection.execute(
-            sa.select(INV, RC.c.name.label("class_name"))
-            .join(RC, RC.c.id == INV.c.resource_class_id)
-            .where(INV.c.resource_provider_id.in_(provider_ids)))
-        for row in rows:
-            result[row.resource_provider_id][row.class_name] = Inventory(
-                total=row.total, reserved=row.reserved,
-                min_unit=row.min_unit, max_unit=row.max_unit,
-                step_size=row.step_size,
-                allocation_ratio=float(row.allocation_ratio))
-    return result
-
-
-def _usages_of(connection: Connection, provider_ids: list[int]
-               ) -> dict[int, dict[str, int]]:
-    result: dict[int, dict[str, int]] = defaultdict(dict)
-    if provider_ids:
-        rows = connection.execute(
-            sa.select(ALLOC.c.resource_provider_id, RC.c.name,
-                      sa.func.sum(ALLOC.c.used))
-            .join(RC, RC.c.id == ALLOC.c.resource_class_id)
-            .where(ALLOC.c.resource_provider_id.in_(provider_ids))
-            .group_by(ALLOC.c.resource_provider_id, RC.c.name))
-        for provider_id, name, used in rows:
-            result[provider_id][name] = int(used)
-    return result
-
-
-def _device_rows(connection: Connection, hostname: str
-                 ) -> list[dict[str, Any]]:
-    rows = connection.execute(
-        sa.select(DEVICES).where(DEVICES.c.hostname == hostname)
-        .order_by(DEVICES.c.address))
-    return [_device_row_values(row._mapping) for row in rows]
-
-
-def _device_row_values(row: Any) -> dict[str, Any]:
-    return {key: row[key] for key in (
-        "hostname", "address", "vendor_id", "product_id", "dev_type",
-        "parent_addr", "numa_node", "provider_uuid", "resource_class",
-        "tags", "assigned_to")}
 
 
 def _read_host(connection: Connection, hostname: str, *,
@@ -151,48 +98,35 @@ def _read_host(connection: Connection, hostname: str, *,
     concurrent syncs of one host queue up and each reads the state the
     previous one committed."""
     stored = _StoredHost()
-    if lock:
-        connection.execute(sa.select(RP.c.id).where(RP.c.name == hostname)
-                           .with_for_update()).first()
-    root = connection.execute(
-        sa.select(RP.c.id, RP.c.uuid, RP.c.generation,
-                  RP.c.parent_provider_id)
-        .where(RP.c.name == hostname)).first()
-    stored.device_rows = _device_rows(connection, hostname)
+    root = provider_store.provider_named(connection, hostname, lock=lock)
+    stored.device_rows = device_store.host_devices(connection, hostname)
     if root is None:
         return stored
-    if root.parent_provider_id is not None:
+    if root.parent_provider_uuid is not None:
         raise errors.Conflict(
             f"resource provider {hostname} ({root.uuid}) exists but is not "
             "a root provider; it cannot be the host's root",
             code=provider_tree.HOST_INVALID)
-    stored.root_id, stored.root_uuid = root.id, root.uuid
-    stored.root_generation = root.generation
-    stored.root_traits = frozenset(
-        _traits_of(connection, [root.id]).get(root.id, set()))
-    children = connection.execute(
-        sa.select(RP.c.id, RP.c.uuid, RP.c.name, RP.c.generation)
-        .where(RP.c.parent_provider_id == root.id)).all()
-    ids = [child.id for child in children]
-    traits = _traits_of(connection, ids)
+    stored.root = root
+    children = provider_store.children_of(connection, root.id)
+    traits = trait_store.traits_of(connection, [root.id] + [c.id for c in children])
+    stored.root_traits = traits[root.id]
     recorded_types: dict[str, set[str]] = defaultdict(set)
     for row in stored.device_rows:
         if row["provider_uuid"]:
             recorded_types[row["provider_uuid"]].add(row["dev_type"])
     managed = [child for child in children
                if child.uuid in recorded_types
-               or provider_diff.is_managed_provider(
-                   hostname, child.name, frozenset(traits[child.id]))]
+               or provider_diff.is_managed_provider(hostname, child.name, traits[child.id])]
     ids = [child.id for child in managed]
-    inventories = _inventories_of(connection, ids)
-    usages = _usages_of(connection, ids)
+    inventories = inventory_store.inventories_of(connection, ids)
+    usages = usage_store.usages_of(connection, ids)
     for child in managed:
-        stored.provider_ids[child.name] = child.id
+        stored.records[child.name] = child
         stored.providers[child.name] = ExistingProvider(
             uuid=child.uuid, name=child.name, generation=child.generation,
-            inventories=dict(inventories[child.id]),
-            traits=frozenset(traits[child.id]),
-            usages=dict(usages[child.id]),
+            inventories=inventories[child.id], traits=traits[child.id],
+            usages=usages[child.id],
             device_types=frozenset(recorded_types.get(child.uuid, ())))
     return stored
 
@@ -200,21 +134,12 @@ def _read_host(connection: Connection, hostname: str, *,
 def _current_allocations(connection: Connection, stored: _StoredHost,
                          consumers: set[str]
                          ) -> dict[tuple[str, str], dict[str, int]]:
-    names_by_id = {provider_id: name
-                   for name, provider_id in stored.provider_ids.items()}
-    result: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
-    if not consumers or not names_by_id:
-        return result
-    rows = connection.execute(
-        sa.select(ALLOC.c.consumer_id, ALLOC.c.resource_provider_id,
-                  RC.c.name, ALLOC.c.used)
-        .join(RC, RC.c.id == ALLOC.c.resource_class_id)
-        .where(ALLOC.c.consumer_id.in_(consumers),
-               ALLOC.c.resource_provider_id.in_(list(names_by_id))))
-    for consumer, provider_id, name, used in rows:
-        key = (consumer, names_by_id[provider_id])
-        result[key][name] = result[key].get(name, 0) + used
-    return result
+    """(consumer, provider name) -> its amounts there, for the consumers
+    the host reports as using devices."""
+    names_by_id = {record.id: name for name, record in stored.records.items()}
+    found = allocation_store.allocations_on(connection, consumers, names_by_id)
+    return {(consumer, names_by_id[provider_id]): amounts
+            for (consumer, provider_id), amounts in found.items()}
 
 
 # --- planning against the stored state ---------------------------------
@@ -244,28 +169,28 @@ def _planned_device_rows(planned: PlannedTree,
     return rows
 
 
-def _keep_claimed_assignments(connection: Connection,
-                              rows: list[dict[str, Any]],
-                              stored_rows: list[dict[str, Any]]
-                              ) -> list[dict[str, Any]]:
-    """A host that reports a device as free does not undo a claim: the
-    stored holder stays while it still has an allocation on the device's
-    provider (the host may simply not have attached the device yet)."""
-    stored_holders = {row["address"]: row["assigned_to"] for row in stored_rows
-                      if row.get("assigned_to")}
+def _device_rows(connection: Connection, plan: _Plan) -> list[dict[str, Any]]:
+    """The host's device rows as they should be stored, once every
+    provider has its uuid.
+
+    A host that reports a device as free does not undo an assignment it
+    reported before: the stored holder stays while it still has an
+    allocation on the device's provider (the host may simply not have
+    attached the device yet).
+    """
+    rows = _planned_device_rows(plan.planned, plan.uuids)
+    stored_holders = {row["address"]: row["assigned_to"]
+                      for row in plan.stored.device_rows if row.get("assigned_to")}
     unreported = [row for row in rows
                   if row["assigned_to"] is None and row["address"] in stored_holders
                   and row["provider_uuid"]]
-    if not unreported:
-        return rows
-    allocated = set(connection.execute(
-        sa.select(ALLOC.c.consumer_id, RP.c.uuid).distinct()
-        .select_from(ALLOC.join(RP, ALLOC.c.resource_provider_id == RP.c.id))
-        .where(RP.c.uuid.in_({row["provider_uuid"] for row in unreported}))).all())
-    for row in unreported:
-        holder = stored_holders[row["address"]]
-        if (holder, row["provider_uuid"]) in allocated:
-            row["assigned_to"] = holder
+    if unreported:
+        holders = allocation_store.consumers_on_providers(
+            connection, {row["provider_uuid"] for row in unreported})
+        for row in unreported:
+            holder = stored_holders[row["address"]]
+            if holder in holders.get(row["provider_uuid"], ()):
+                row["assigned_to"] = holder
     return rows
 
 
@@ -275,7 +200,7 @@ class _Plan:
     stored: _StoredHost
     changes: TreeChanges
     uuids: dict[str, str | None]
-    device_rows: list[dict[str, Any]]
+    device_rows: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def devices_changed(self) -> bool:
@@ -288,6 +213,8 @@ class _Plan:
 
 def _plan(connection: Connection, planned: PlannedTree, *,
           lock: bool = False) -> _Plan:
+    """Read the host's state and diff it with the planned tree (pure
+    rules in pci/provider_diff.py); nothing is written."""
     stored = _read_host(connection, planned.hostname, lock=lock)
     consumers = {device.device.assigned_to
                  for provider in planned.providers
@@ -299,37 +226,36 @@ def _plan(connection: Connection, planned: PlannedTree, *,
         healing)
     uuids: dict[str, str | None] = {
         change.name: change.uuid for change in changes.providers}
-    return _Plan(planned, stored, changes, uuids, _keep_claimed_assignments(
-        connection, _planned_device_rows(planned, uuids), stored.device_rows))
+    uuids[planned.hostname] = stored.root_uuid
+    return _Plan(planned, stored, changes, uuids)
 
 
 # --- writing -------------------------------------------------------------
 
 
-def _ensure_names(connection: Connection, table: sa.Table,
-                  wanted: set[str]) -> dict[str, int]:
-    if not wanted:
-        return {}
-    column = table.c.name
-    found = dict(connection.execute(
-        sa.select(column, table.c.id).where(column.in_(wanted))).all())
-    missing = sorted(wanted - set(found))
-    if missing:
-        now = common.utcnow()
-        insert_ignoring_duplicates(connection, table, [
-            {"name": name, "created_at": now, "updated_at": now}
-            for name in missing])
-        found = dict(connection.execute(
-            sa.select(column, table.c.id).where(column.in_(wanted))).all())
-    return found
+class _Generations:
+    """Bumps each provider's generation at most once per transaction: the
+    compare-and-swap against the generation read by the plan both detects
+    a writer that committed since and takes the provider's row lock that
+    the store's ``*_locked`` operations require."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.bumped: set[int] = set()
+
+    def bump(self, provider: Provider) -> None:
+        if provider.id in self.bumped:
+            return
+        common.bump_generation(self.connection, provider.id, provider.generation,
+                               provider_uuid=provider.uuid)
+        self.bumped.add(provider.id)
 
 
-def _insert_provider(connection: Connection, name: str,
-                     parent_id: int | None, root_id: int | None) -> tuple[int, str]:
-    taken = connection.execute(
-        sa.select(RP.c.parent_provider_id).where(RP.c.name == name)).first()
+def _create_provider(connection: Connection, name: str,
+                     parent: Provider | None) -> Provider:
+    taken = provider_store.provider_named(connection, name)
     if taken is not None:
-        if parent_id is None or taken.parent_provider_id == parent_id:
+        if parent is None or taken.parent_provider_uuid == parent.uuid:
             # A concurrent sync of this host created it after we read:
             # run again, which then sees it.
             raise RetryTransaction(errors.Conflict(
@@ -338,185 +264,76 @@ def _insert_provider(connection: Connection, name: str,
         raise errors.Conflict(
             f"a resource provider named {name} already exists outside the "
             "host's tree", code=errors.DUPLICATE_NAME)
-    uuid = str(uuid_module.uuid4())
-    now = common.utcnow()
-    new_id = connection.execute(RP.insert().values(
-        uuid=uuid, name=name, generation=0, parent_provider_id=parent_id,
-        root_provider_id=root_id, created_at=now, updated_at=now)
-    ).inserted_primary_key[0]
-    if root_id is None:
-        connection.execute(sa.update(RP).where(RP.c.id == new_id)
-                           .values(root_provider_id=new_id))
-    return new_id, uuid
-
-
-def _write_inventories(connection: Connection, provider_id: int,
-                       inventories: dict[str, Inventory],
-                       class_ids: dict[str, int]) -> None:
-    connection.execute(sa.delete(INV).where(
-        INV.c.resource_provider_id == provider_id))
-    now = common.utcnow()
-    rows = [{"resource_provider_id": provider_id,
-             "resource_class_id": class_ids[name], **inventory.as_dict(),
-             "created_at": now, "updated_at": now}
-            for name, inventory in sorted(inventories.items())]
-    if rows:
-        connection.execute(sa.insert(INV), rows)
-
-
-def _write_traits(connection: Connection, provider_id: int,
-                  traits: frozenset[str], trait_ids: dict[str, int]) -> None:
-    connection.execute(sa.delete(RP_TRAITS).where(
-        RP_TRAITS.c.resource_provider_id == provider_id))
-    now = common.utcnow()
-    rows = [{"resource_provider_id": provider_id,
-             "trait_id": trait_ids[name], "created_at": now,
-             "updated_at": now} for name in sorted(traits)]
-    if rows:
-        connection.execute(sa.insert(RP_TRAITS), rows)
-
-
-class _Generations:
-    """Bumps each provider's generation at most once per transaction."""
-
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
-        self.bumped: set[int] = set()
-
-    def bump(self, provider_id: int, read_generation: int,
-             uuid: str) -> None:
-        if provider_id in self.bumped:
-            return
-        common.bump_generation(self.connection, provider_id,
-                               read_generation, provider_uuid=uuid)
-        self.bumped.add(provider_id)
+    return provider_store.create_provider_locked(connection, name=name, parent=parent)
 
 
 def _apply(connection: Connection, plan: _Plan,
            context: RequestContext) -> list[dict[str, Any]]:
+    """Write the plan with the store's locked operations, in one
+    transaction: root, device providers (inventories, traits), healed
+    allocations, removed providers, then the device rows (computed once
+    the new providers have uuids).  Returns the healed allocations."""
     changes, stored = plan.changes, plan.stored
     generations = _Generations(connection)
-    wanted_classes = {name for change in changes.providers
-                      for name in change.inventories}
-    wanted_traits = set(changes.root_traits or ()) | {
-        trait for change in changes.providers for trait in change.traits or ()}
-    class_ids = _ensure_names(connection, RC, wanted_classes)
-    trait_ids = _ensure_names(connection, TRAITS, wanted_traits)
+    resource_class_store.ensure_resource_classes(
+        connection, {name for change in changes.providers for name in change.inventories})
+    trait_store.ensure_traits(connection, set(changes.root_traits or ()) | {
+        trait for change in changes.providers for trait in change.traits or ()})
 
-    root_id, root_uuid = stored.root_id, stored.root_uuid
-    if root_id is None:
-        root_id, root_uuid = _insert_provider(
-            connection, plan.planned.hostname, None, None)
-        generations.bumped.add(root_id)  # new: nobody else can hold it
-        if changes.root_traits:
-            connection.execute(sa.update(RP).where(RP.c.id == root_id)
-                               .values(generation=1))
-    else:
-        if changes.root_traits is not None:
-            generations.bump(root_id, stored.root_generation, root_uuid)
+    root = stored.root
+    if root is None:
+        root = _create_provider(connection, plan.planned.hostname, None)
     if changes.root_traits is not None:
-        _write_traits(connection, root_id, changes.root_traits, trait_ids)
+        generations.bump(root)
+        trait_store.set_traits_locked(connection, root, changes.root_traits, bump=False)
+    plan.uuids[plan.planned.hostname] = root.uuid
 
-    provider_ids = dict(stored.provider_ids)
+    records = dict(stored.records)
     for change in changes.providers:
         if change.action == provider_diff.UNCHANGED:
             continue
         if change.action == provider_diff.CREATE:
-            provider_id, uuid = _insert_provider(
-                connection, change.name, root_id, root_id)
-            generations.bumped.add(provider_id)
-            connection.execute(sa.update(RP).where(RP.c.id == provider_id)
-                               .values(generation=1))
-            provider_ids[change.name] = provider_id
-            plan.uuids[change.name] = uuid
-        else:
-            provider_id = provider_ids[change.name]
-            old = stored.providers[change.name]
-            generations.bump(provider_id, old.generation, old.uuid)
-        _write_inventories(connection, provider_id, change.inventories,
-                           class_ids)
+            records[change.name] = _create_provider(connection, change.name, root)
+            plan.uuids[change.name] = records[change.name].uuid
+        provider = records[change.name]
+        generations.bump(provider)
+        inventory_store.replace_inventories_locked(
+            connection, provider, change.inventories, reserved_may_equal_total=True,
+            bump=False)
         if change.traits is not None:
-            _write_traits(connection, provider_id, change.traits, trait_ids)
+            trait_store.set_traits_locked(connection, provider, change.traits, bump=False)
 
-    healed = _heal(connection, plan, provider_ids, class_ids, generations,
-                   context)
+    healed = _heal(connection, plan, records, generations, context)
 
     for change in changes.deleted:
-        old = stored.providers[change.name]
-        provider_id = provider_ids[change.name]
-        if connection.execute(sa.select(RP.c.id).where(
-                RP.c.parent_provider_id == provider_id).limit(1)).first():
+        provider = records[change.name]
+        if provider_store.has_children(connection, provider.id):
             changes.warnings.append(
                 f"provider {change.name} has child providers; not removed")
             continue
-        generations.bump(provider_id, old.generation, old.uuid)
-        for table in (INV, RP_TRAITS, tables.resource_provider_aggregates):
-            connection.execute(sa.delete(table).where(
-                table.c.resource_provider_id == provider_id))
-        connection.execute(sa.update(RP).where(RP.c.id == provider_id)
-                           .values(root_provider_id=None))
-        connection.execute(sa.delete(RP).where(RP.c.id == provider_id))
+        generations.bump(provider)
+        provider_store.delete_provider_locked(connection, provider)
 
-    # New providers now have uuids, which the device rows refer to.
-    device_rows = _keep_claimed_assignments(
-        connection, _planned_device_rows(plan.planned, plan.uuids),
-        stored.device_rows)
-    if device_rows != stored.device_rows:
-        connection.execute(sa.delete(DEVICES).where(
-            DEVICES.c.hostname == plan.planned.hostname))
-        now = common.utcnow()
-        if device_rows:
-            connection.execute(sa.insert(DEVICES), [
-                {**row, "created_at": now, "updated_at": now}
-                for row in device_rows])
-    plan.device_rows = device_rows
-    plan.uuids[plan.planned.hostname] = root_uuid
+    plan.device_rows = _device_rows(connection, plan)
+    if plan.devices_changed:
+        device_store.replace_host_devices(connection, plan.planned.hostname,
+                                          plan.device_rows)
     return healed
 
 
-def _heal(connection: Connection, plan: _Plan, provider_ids: dict[str, int],
-          class_ids: dict[str, int], generations: _Generations,
-          context: RequestContext) -> list[dict[str, Any]]:
+def _heal(connection: Connection, plan: _Plan, records: dict[str, Provider],
+          generations: _Generations, context: RequestContext) -> list[dict[str, Any]]:
     healed = []
     by_consumer: dict[str, list[provider_diff.AllocationFix]] = defaultdict(list)
     for fix in plan.changes.healing:
         by_consumer[fix.consumer_uuid].append(fix)
-    before = ledger.read_holdings(connection, by_consumer)
     for consumer_uuid, fixes in sorted(by_consumer.items()):
-        consumer = consumer_store.get_consumer(connection, consumer_uuid)
-        if consumer is None:
-            consumer_store.create_consumer(
-                connection, consumer_uuid,
-                project_row_id=consumer_store.ensure_project(
-                    connection, consumer_store.INCOMPLETE_CONSUMER_PROJECT_ID),
-                user_row_id=consumer_store.ensure_user(
-                    connection, consumer_store.INCOMPLETE_CONSUMER_USER_ID),
-                consumer_type_row_id=None)
-        else:
-            consumer_store.bump_consumer(
-                connection, consumer,
-                project_row_id=consumer_store.ensure_project(
-                    connection, consumer.project_id),
-                user_row_id=consumer_store.ensure_user(
-                    connection, consumer.user_id),
-                consumer_type_row_id=None)
-        now = common.utcnow()
         for fix in fixes:
-            provider_id = provider_ids[fix.provider_name]
-            old = plan.stored.providers.get(fix.provider_name)
-            if old is not None:
-                generations.bump(provider_id, old.generation, old.uuid)
-            class_id = class_ids[fix.resource_class]
-            connection.execute(sa.delete(ALLOC).where(
-                ALLOC.c.consumer_id == consumer_uuid,
-                ALLOC.c.resource_provider_id == provider_id,
-                ALLOC.c.resource_class_id == class_id))
-            connection.execute(sa.insert(ALLOC).values(
-                resource_provider_id=provider_id, consumer_id=consumer_uuid,
-                resource_class_id=class_id, used=fix.used, created_at=now,
-                updated_at=now))
-            healed.append(_fix_view(fix, plan.uuids.get(fix.provider_name)))
-    ledger.record_change(connection, context, ledger.HOST_SYNC_HEAL, before)
+            generations.bump(records[fix.provider_name])
+        allocation_store.write_allocation_amounts_locked(connection, consumer_uuid, {
+            (records[fix.provider_name].id, fix.resource_class): fix.used for fix in fixes},
+            context=context, action=ledger.HOST_SYNC_HEAL)
+        healed.extend(_fix_view(fix, plan.uuids.get(fix.provider_name)) for fix in fixes)
     return healed
 
 
@@ -532,11 +349,22 @@ def _fix_view(fix: provider_diff.AllocationFix,
 # --- rendering -----------------------------------------------------------
 
 
-def _device_view(row: dict[str, Any]) -> dict[str, Any]:
+def _holders(connection: Connection, hostname: str,
+             device_rows: list[dict[str, Any]]) -> dict[str, str | None]:
+    """Address -> who uses the device: the consumer whose claim holds it
+    (the claims tables are the source of truth), else the consumer the
+    host reports."""
+    claimed = claim_store.holders_on_host(connection, hostname)
+    return {row["address"]: claimed.get(row["address"]) or row["assigned_to"]
+            for row in device_rows}
+
+
+def _device_view(row: dict[str, Any], holder: str | None) -> dict[str, Any]:
     tags = json.loads(row["tags"] or "{}")
     view = {key: row[key] for key in (
         "address", "dev_type", "vendor_id", "product_id", "parent_addr",
-        "numa_node", "resource_class", "assigned_to", "provider_uuid")}
+        "numa_node", "resource_class", "provider_uuid")}
+    view["assigned_to"] = holder
     view.update({key: tags.get(key) for key in _TAG_KEYS})
     return view
 
@@ -563,14 +391,11 @@ def _provider_view(name: str, uuid: str | None, root_uuid: str | None,
 def _render(connection: Connection, plan: _Plan, *, dry_run: bool,
             healed: list[dict[str, Any]]) -> HostTree:
     hostname = plan.planned.hostname
-    root_uuid = plan.uuids.get(hostname) or plan.stored.root_uuid
-    names = [change.name for change in plan.changes.providers]
-    generations: dict[str, int] = {}
-    if names:
-        generations = dict(connection.execute(
-            sa.select(RP.c.name, RP.c.generation)
-            .where(RP.c.name.in_(names))).all())
-    holders = {row["address"]: row["assigned_to"] for row in plan.device_rows}
+    root_uuid = plan.uuids.get(hostname)
+    generations = {name: record.generation for name, record in
+                   provider_store.providers_named(
+                       connection, [change.name for change in plan.changes.providers]).items()}
+    holders = _holders(connection, hostname, plan.device_rows)
     providers = []
     for change in plan.changes.providers:
         uuid = plan.uuids.get(change.name)
@@ -581,7 +406,7 @@ def _render(connection: Connection, plan: _Plan, *, dry_run: bool,
         devices = []
         for device in (planned.devices if planned else []):
             view = dict(device.metadata(), provider_uuid=uuid)
-            view["assigned_to"] = holders.get(view["address"], view["assigned_to"])
+            view["assigned_to"] = holders.get(view["address"])
             devices.append(view)
         mdev = planned.mdev if planned else None
         providers.append(_provider_view(
@@ -621,6 +446,7 @@ def sync_host(database: Database, hostname: str, body: object, *,
     if dry_run:
         def preview(connection: Connection) -> HostTree:
             plan = _plan(connection, planned)
+            plan.device_rows = _device_rows(connection, plan)
             healed = [_fix_view(fix, plan.uuids.get(fix.provider_name))
                       for fix in plan.changes.healing]
             return _render(connection, plan, dry_run=True, healed=healed)
@@ -629,7 +455,7 @@ def sync_host(database: Database, hostname: str, body: object, *,
     def apply(connection: Connection) -> HostTree:
         plan = _plan(connection, planned, lock=True)
         try:
-            healed = _apply(connection, plan, context) if plan.changed else []
+            healed = _apply(connection, plan, context)
         except sa.exc.IntegrityError as error:
             # A concurrent sync created the same root/provider/name first:
             # run again, which then sees its rows.
@@ -645,14 +471,15 @@ def get_host(database: Database, hostname: str) -> HostTree:
     """The host's stored tree (404 when the host has never been synced)."""
     def read(connection: Connection) -> HostTree:
         stored = _read_host(connection, hostname)
-        if stored.root_id is None and not stored.device_rows:
+        if stored.root is None and not stored.device_rows:
             raise errors.NotFound(f"No PCI host {hostname} found",
                                   code=errors.PROVIDER_NOT_FOUND)
+        holders = _holders(connection, hostname, stored.device_rows)
         devices_by_provider: dict[str | None, list[dict[str, Any]]] = \
             defaultdict(list)
         for row in stored.device_rows:
             devices_by_provider[row["provider_uuid"]].append(
-                _device_view(row))
+                _device_view(row, holders[row["address"]]))
         providers = [
             _provider_view(name, existing.uuid, stored.root_uuid,
                            existing.generation, existing.inventories,

@@ -8,7 +8,8 @@
   addresses and the guest's hostdev XML rewritten for them.  The
   destination devices are those a destination consumer has claimed (the
   migration's own consumer, authoritative), or else a preview of the free
-  devices the chosen allocation request would get.
+  devices (held by no claim, not reported in use) the chosen allocation
+  request would get.
 """
 from __future__ import annotations
 
@@ -16,10 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from placement_pci import errors
-from placement_pci.db import tables
 from placement_pci.db.engine import Database
 from placement_pci.pci import live_migration
 from placement_pci.pci.hostdev_xml import hostdevs_xml
@@ -28,9 +28,9 @@ from placement_pci.pci.request_groups import translate_body
 from placement_pci.services import pci_candidates, pci_claims
 from placement_pci.services.snapshot_cache import SnapshotCache
 from placement_pci.settings import Settings
-
-DEVICES = tables.pci_devices
-RP = tables.resource_providers
+from placement_pci.store import claims as claim_store
+from placement_pci.store import pci_devices as device_store
+from placement_pci.store import providers as provider_store
 
 
 def check(database: Database, consumer_uuid: str) -> pci_claims.Claim:
@@ -42,15 +42,8 @@ def check(database: Database, consumer_uuid: str) -> pci_claims.Claim:
 
 
 def _source_roots(database: Database, claim: pci_claims.Claim) -> list[str]:
-    providers = list(claim.allocations)
-    if not providers:
-        return []
-    root = RP.alias("root")
-    rows = database.run_read(lambda connection: connection.execute(
-        sa.select(root.c.uuid).distinct()
-        .join(RP, RP.c.root_provider_id == root.c.id)
-        .where(RP.c.uuid.in_(providers))).scalars().all())
-    return sorted(rows)
+    return database.run_read(lambda connection: provider_store.root_uuids(
+        connection, claim.allocations))
 
 
 def destinations(database: Database, snapshots: SnapshotCache,
@@ -98,27 +91,29 @@ def _preview_destination_devices(database: Database,
                                  ) -> list[AssignedDevice]:
     """Free devices the destination allocation would most likely get
     (first free by address, as a claim picks them)."""
-    def read(connection: Any) -> list[AssignedDevice]:
-        taken: set[int] = set()
-        result = []
-        for suffix, resource_class, alias in translated_groups:
+    def read(connection: Connection) -> list[AssignedDevice]:
+        chosen: dict[str, str] = {}
+        for suffix, _, _ in translated_groups:
             providers = mappings.get(suffix) or []
             if len(providers) != 1:
                 raise errors.BadRequest(
                     f"allocation_request mappings must name one provider for "
                     f"group '{suffix}'", code=live_migration.MAPPING_INVALID)
-            rows = connection.execute(
-                sa.select(DEVICES).where(
-                    DEVICES.c.provider_uuid == providers[0],
-                    DEVICES.c.resource_class == resource_class,
-                    DEVICES.c.dev_type.in_(pci_claims.ASSIGNABLE_TYPES),
-                    DEVICES.c.assigned_to.is_(None))
-                .order_by(DEVICES.c.address)).all()
-            row = next((r for r in rows if r.id not in taken), None)
+            chosen[suffix] = providers[0]
+        rows = device_store.devices_on_providers(connection, chosen.values())
+        held = claim_store.holders(connection, [(r.hostname, r.address) for r in rows])
+        free = [row for row in rows if row.assigned_to is None
+                and (row.hostname, row.address) not in held
+                and row.dev_type in pci_claims.ASSIGNABLE_TYPES]
+        taken: set[int] = set()
+        result = []
+        for suffix, resource_class, alias in translated_groups:
+            row = next((r for r in free if r.provider_uuid == chosen[suffix]
+                        and r.resource_class == resource_class and r.id not in taken), None)
             if row is None:
                 raise errors.Conflict(
                     f"No free {resource_class} device on provider "
-                    f"{providers[0]} for group '{suffix}'",
+                    f"{chosen[suffix]} for group '{suffix}'",
                     code=pci_claims.NO_FREE_DEVICE)
             taken.add(row.id)
             device = pci_claims.claimed_device_from_row(

@@ -6,52 +6,45 @@ One write transaction (on top of the core's allocation claim):
    every provider touched in id order, check capacity, write allocations;
 2. for every alias request group, pick a concrete device on the provider
    the candidate mapped the group to (a VF of the PF provider, or the PCI
-   device itself) and set ``pci_devices.assigned_to`` with a
-   compare-and-swap; devices the consumer already holds there are kept;
-3. release the consumer's other devices and record the claim (the request
-   it was made for, and which device serves which group) in
-   ``pci_config_objects`` (kind ``claim``, named by the consumer).
+   device itself): one the consumer holds there already, else a free one;
+3. record the claim (the request it was made for, and which device serves
+   which group) in the claims tables (store/claims.py), which releases the
+   consumer's other devices.
 
 Because step 2 runs while the transaction holds the provider locks taken in
 step 1, two consumers claiming devices of the same provider are serialised:
 they never get the same device and never more devices than the allocation
-allows.  A device marked as assigned to a consumer that no longer holds an
+allows (and the UNIQUE device column of the claims tables refuses a second
+holder whatever happens).  A device whose holder no longer has an
 allocation on its provider (allocations deleted through the plain
-Placement API) is stale and may be taken over.  The claim records are
-consulted too, so a host report that rewrites its device rows without the
-service's assignments cannot make a held device look free.
+Placement API) is stale and may be taken over.  Host syncs never write
+claims, so a host re-sync racing claims cannot make a held device look
+free.
 """
 from __future__ import annotations
 
 import datetime
 import json
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from placement_pci import errors
 from placement_pci.context import RequestContext
-from placement_pci.db import tables
-from placement_pci.db.engine import Database, RetryTransaction
+from placement_pci.db.engine import Database
 from placement_pci.pci.hostdev_xml import PciHostdev
 from placement_pci.pci.live_migration import AssignedDevice
 from placement_pci.pci.request_groups import GroupSource, TranslatedRequest, translate_body
 from placement_pci.pci.request_rendering import render_request_groups
 from placement_pci.store import allocations as allocation_store
+from placement_pci.store import claims as claim_store
 from placement_pci.store import consumers as consumer_store
 from placement_pci.store import device_availability, ledger
-from placement_pci.store.common import utcnow
+from placement_pci.store import pci_devices as device_store
 
-DEVICES = tables.pci_devices
-CONFIG = tables.pci_config_objects
-ALLOC = tables.allocations
-RP = tables.resource_providers
-
-KIND_CLAIM = "claim"
 CLAIM_INVALID = "placement_pci.claim.invalid"
 NO_FREE_DEVICE = "placement_pci.claim.no_free_device"
 CLAIM_NOT_FOUND = "placement_pci.claim.not_found"
@@ -199,84 +192,53 @@ def claimed_device_from_row(row: Any, suffix: str, source: Mapping[str, Any],
         assigned=assigned)
 
 
-def _consumers_with_allocations(connection: Connection,
-                                provider_uuids: set[str]) -> dict[str, set[str]]:
-    rows = connection.execute(
-        sa.select(RP.c.uuid, ALLOC.c.consumer_id).distinct()
-        .join(RP, RP.c.id == ALLOC.c.resource_provider_id)
-        .where(RP.c.uuid.in_(provider_uuids)))
-    holders: dict[str, set[str]] = defaultdict(set)
-    for provider_uuid, consumer in rows:
-        holders[provider_uuid].add(consumer)
-    return holders
-
-
-def _recorded_devices(connection: Connection,
-                      consumers: set[str]) -> dict[tuple[str, str], str]:
-    """(hostname, address) -> consumer, from the claim records of the
-    given consumers."""
-    if not consumers:
-        return {}
-    rows = connection.execute(sa.select(CONFIG.c.name, CONFIG.c.body).where(
-        CONFIG.c.kind == KIND_CLAIM, CONFIG.c.name.in_(consumers)))
-    return {(device["hostname"], device["address"]): name
-            for name, body in rows for device in json.loads(body)["devices"]}
-
-
 def _eligible(row: Any, resource_class: str, device_type: str | None) -> bool:
     return (row.dev_type in ASSIGNABLE_TYPES
             and row.resource_class == resource_class
             and (device_type is None or row.dev_type == device_type))
 
 
-def _take(connection: Connection, row: Any, consumer_uuid: str) -> None:
-    """Compare-and-swap the device's holder from what we read to us."""
-    holder = (DEVICES.c.assigned_to.is_(None) if row.assigned_to is None
-              else DEVICES.c.assigned_to == row.assigned_to)
-    result = connection.execute(
-        sa.update(DEVICES).where(DEVICES.c.id == row.id, holder)
-        .values(assigned_to=consumer_uuid, updated_at=utcnow()))
-    if result.rowcount != 1:
-        raise RetryTransaction(errors.Conflict(
-            f"device {row.hostname} {row.address} was taken concurrently; "
-            f"retry", code=errors.CONCURRENT_UPDATE))
+def device_holder(row: Any, claim_holders: Mapping[tuple[str, str], str],
+                  allocated: Mapping[str, set[str]]) -> str | None:
+    """Who holds the device now: the consumer whose claim holds it, else
+    the one the host reports as using it; either only while that consumer
+    still has an allocation on the device's provider (a holder whose
+    allocations were deleted through the plain Placement API is stale and
+    may be taken over)."""
+    on_provider = allocated.get(row.provider_uuid, set())
+    for candidate in (claim_holders.get((row.hostname, row.address)), row.assigned_to):
+        if candidate is not None and candidate in on_provider:
+            return candidate
+    return None
 
 
-def _assign_devices(connection: Connection, claim: ClaimInput,
+def _choose_devices(connection: Connection, claim: ClaimInput,
                     groups: list[tuple[str, GroupSource, str, str]],
                     aliases_device_type: Mapping[str, str | None]
                     ) -> list[ClaimedDevice]:
+    """A device per alias group on the provider the group is mapped to:
+    one the consumer holds there already, else a free one (by address).
+    Runs holding the providers' locks (taken by the allocation claim), so
+    claims on one provider are serialised."""
     consumer_uuid = claim.consumer_uuid
-    provider_uuids = {provider for _, _, provider, _ in groups}
-    rows = connection.execute(
-        sa.select(DEVICES).where(sa.or_(
-            DEVICES.c.provider_uuid.in_(provider_uuids),
-            DEVICES.c.assigned_to == consumer_uuid))
-        .order_by(DEVICES.c.hostname, DEVICES.c.address)).all()
-    holders = _consumers_with_allocations(connection, provider_uuids)
-    recorded = _recorded_devices(
-        connection, set().union(*holders.values()) | {consumer_uuid})
+    rows = device_store.devices_on_providers(
+        connection, {provider for _, _, provider, _ in groups})
+    allocated = allocation_store.consumers_on_providers(
+        connection, {provider for _, _, provider, _ in groups})
+    claim_holders = claim_store.holders(
+        connection, [(row.hostname, row.address) for row in rows])
 
-    def holder(row: Any) -> str | None:
-        """Who holds the device: its row says so, or (when a host report
-        rewrote the row) a claim record says so; either way only while
-        that consumer still has an allocation on the provider."""
-        allocated = holders.get(row.provider_uuid, set())
-        for candidate in (row.assigned_to,
-                          recorded.get((row.hostname, row.address))):
-            if candidate is not None and candidate in allocated:
-                return candidate
-        return None
-
-    chosen: dict[int, Any] = {}
+    chosen: set[int] = set()
     result = []
     for suffix, source, provider, resource_class in groups:
         device_type = aliases_device_type.get(source.alias or "")
         candidates = [row for row in rows
                       if row.provider_uuid == provider and row.id not in chosen
                       and _eligible(row, resource_class, device_type)]
-        kept = [row for row in candidates if holder(row) == consumer_uuid]
-        free = [row for row in candidates if holder(row) is None]
+        holders = {row.id: device_holder(row, claim_holders, allocated)
+                   for row in candidates}
+        kept = [row for row in candidates if holders[row.id] == consumer_uuid]
+        free = [row for row in candidates if holders[row.id] is None]
         pick = (kept or free or [None])[0]
         if pick is None:
             raise errors.Conflict(
@@ -284,55 +246,17 @@ def _assign_devices(connection: Connection, claim: ClaimInput,
                 f"request group '{suffix}' (alias '{source.alias}'): "
                 f"placement has capacity but every device the host reported "
                 f"there is assigned", code=NO_FREE_DEVICE)
-        chosen[pick.id] = pick
-        if pick.assigned_to != consumer_uuid:
-            _take(connection, pick, consumer_uuid)
+        chosen.add(pick.id)
         result.append(claimed_device_from_row(pick, suffix, source.as_dict(),
-                                      assigned=True))
-    released = [row.id for row in rows
-                if row.assigned_to == consumer_uuid and row.id not in chosen]
-    if released:
-        connection.execute(
-            sa.update(DEVICES)
-            .where(DEVICES.c.id.in_(released),
-                   DEVICES.c.assigned_to == consumer_uuid)
-            .values(assigned_to=None, updated_at=utcnow()))
+                                              assigned=True))
     return result
 
 
-# --- the claim record -------------------------------------------------------
-
-def _record_body(claim: ClaimInput, devices: list[ClaimedDevice]) -> str:
-    # The allocations and owner are kept so the audit can re-create a
-    # claim whose allocations were deleted behind the service's back.
-    return json.dumps({
-        "request": dict(claim.request_body),
-        "allocations": {uuid: dict(resources)
-                        for uuid, resources in claim.allocations.items()},
-        "project_id": claim.project_id, "user_id": claim.user_id,
-        "consumer_type": claim.consumer_type,
-        "devices": [{"group": d.group, "alias": d.alias, "item": d.item,
-                     "index": d.index, "hostname": d.hostname,
-                     "address": d.address, "provider_uuid": d.provider_uuid}
-                    for d in devices],
-    }, sort_keys=True)
-
-
-def _write_record(connection: Connection, consumer_uuid: str, body: str) -> None:
-    now = utcnow()
-    updated = connection.execute(
-        sa.update(CONFIG)
-        .where(CONFIG.c.kind == KIND_CLAIM, CONFIG.c.name == consumer_uuid)
-        .values(body=body, generation=CONFIG.c.generation + 1, updated_at=now))
-    if updated.rowcount == 0:
-        connection.execute(sa.insert(CONFIG).values(
-            kind=KIND_CLAIM, name=consumer_uuid, body=body, generation=0,
-            created_at=now, updated_at=now))
-
-
-def _read_record(connection: Connection, consumer_uuid: str) -> Any | None:
-    return connection.execute(sa.select(CONFIG).where(
-        CONFIG.c.kind == KIND_CLAIM, CONFIG.c.name == consumer_uuid)).first()
+def _record(device: ClaimedDevice) -> claim_store.ClaimedDeviceRecord:
+    return claim_store.ClaimedDeviceRecord(
+        group=device.group, alias=device.alias, item=device.item, index=device.index,
+        hostname=device.hostname, address=device.address,
+        provider_uuid=device.provider_uuid)
 
 
 def _write_allocations(connection: Connection,
@@ -376,10 +300,9 @@ def claim_devices(database: Database, claim: ClaimInput,
     def write(connection: Connection) -> Claim:
         generations = _write_allocations(connection, consumer_allocations,
                                          context, ledger.CLAIM)
-        devices = _assign_devices(connection, claim, groups,
-                                  aliases_device_type)
-        _write_record(connection, claim.consumer_uuid,
-                      _record_body(claim, devices))
+        devices = _choose_devices(connection, claim, groups, aliases_device_type)
+        claim_store.write_claim(connection, claim.consumer_uuid, dict(claim.request_body),
+                                [_record(device) for device in devices])
         return Claim(
             consumer_uuid=claim.consumer_uuid,
             consumer_generation=generations[claim.consumer_uuid],
@@ -391,53 +314,53 @@ def claim_devices(database: Database, claim: ClaimInput,
     return database.run_write(write)
 
 
-def _current_allocations(connection: Connection,
-                         consumer_uuid: str) -> dict[str, dict[str, int]]:
-    rows = connection.execute(
-        sa.select(RP.c.uuid, tables.resource_classes.c.name, ALLOC.c.used)
-        .join(RP, RP.c.id == ALLOC.c.resource_provider_id)
-        .join(tables.resource_classes,
-              tables.resource_classes.c.id == ALLOC.c.resource_class_id)
-        .where(ALLOC.c.consumer_id == consumer_uuid))
-    result: dict[str, dict[str, int]] = defaultdict(dict)
-    for uuid, name, used in rows:
-        result[uuid][name] = result[uuid].get(name, 0) + used
-    return dict(result)
+def _read_claims(connection: Connection,
+                 consumer_uuids: Iterable[str] | None = None) -> list[Claim]:
+    """Claims as stored, devices enriched from their current rows; a fixed
+    number of queries whatever the number of claims."""
+    records = claim_store.read_claims(connection, consumer_uuids)
+    if not records:
+        return []
+    rows = device_store.devices_at(connection, {
+        device.key for record in records.values() for device in record.devices})
+    consumers = consumer_store.get_consumers(connection, records)
+    allocations = allocation_store.allocation_amounts_of_consumers(connection, records)
+    claims = []
+    for consumer_uuid, record in sorted(records.items()):
+        devices = []
+        for entry in record.devices:
+            row = rows.get(entry.key)
+            if row is None:
+                devices.append(ClaimedDevice(
+                    group=entry.group, alias=entry.alias, item=entry.item,
+                    index=entry.index, hostname=entry.hostname,
+                    address=entry.address, provider_uuid=entry.provider_uuid,
+                    dev_type="unknown", resource_class=None, parent_addr=None,
+                    numa_node=None, managed=True, live_migratable=False,
+                    assigned=False))
+                continue
+            devices.append(claimed_device_from_row(
+                row, entry.group, {"alias": entry.alias, "item": entry.item,
+                                   "index": entry.index},
+                assigned=entry.held))
+        consumer = consumers.get(consumer_uuid)
+        claims.append(Claim(
+            consumer_uuid=consumer_uuid,
+            consumer_generation=consumer.generation if consumer else None,
+            allocations=allocations.get(consumer_uuid, {}),
+            devices=devices, request=record.request,
+            request_groups=render_request_groups(translate_body(record.request, [])),
+            created_at=record.created_at, updated_at=record.updated_at))
+    return claims
 
 
 def read_claim(connection: Connection, consumer_uuid: str) -> Claim:
-    """The claim as stored, devices enriched from their current rows."""
-    record = _read_record(connection, consumer_uuid)
-    if record is None:
+    """The consumer's claim; 404 when it has none."""
+    found = _read_claims(connection, [consumer_uuid])
+    if not found:
         raise errors.NotFound(f"No PCI claim for consumer {consumer_uuid}",
                               code=CLAIM_NOT_FOUND)
-    body = json.loads(record.body)
-    devices = []
-    for entry in body["devices"]:
-        row = connection.execute(sa.select(DEVICES).where(
-            DEVICES.c.hostname == entry["hostname"],
-            DEVICES.c.address == entry["address"])).first()
-        if row is None:
-            devices.append(ClaimedDevice(
-                group=entry["group"], alias=entry["alias"], item=entry["item"],
-                index=entry["index"], hostname=entry["hostname"],
-                address=entry["address"], provider_uuid=entry["provider_uuid"],
-                dev_type="unknown", resource_class=None, parent_addr=None,
-                numa_node=None, managed=True, live_migratable=False,
-                assigned=False))
-            continue
-        devices.append(claimed_device_from_row(
-            row, entry["group"], entry,
-            assigned=row.assigned_to == consumer_uuid))
-    consumer = consumer_store.get_consumer(connection, consumer_uuid)
-    return Claim(
-        consumer_uuid=consumer_uuid,
-        consumer_generation=consumer.generation if consumer else None,
-        allocations=_current_allocations(connection, consumer_uuid),
-        devices=devices, request=body["request"],
-        request_groups=render_request_groups(
-            translate_body(body["request"], [])),
-        created_at=record.created_at, updated_at=record.updated_at)
+    return found[0]
 
 
 def get_claim(database: Database, consumer_uuid: str) -> Claim:
@@ -446,31 +369,25 @@ def get_claim(database: Database, consumer_uuid: str) -> Claim:
 
 
 def list_claims(database: Database) -> list[Claim]:
-    def read(connection: Connection) -> list[Claim]:
-        names = connection.execute(sa.select(CONFIG.c.name).where(
-            CONFIG.c.kind == KIND_CLAIM)).scalars().all()
-        return [read_claim(connection, name) for name in sorted(names)]
-    return database.run_read(read)
+    return database.run_read(_read_claims)
 
 
 def release_claim(database: Database, consumer_uuid: str, *,
                   context: RequestContext) -> None:
-    """Delete the consumer's allocations, free its devices, drop the record.
+    """Delete the consumer's allocations, free its devices, drop the claim.
 
     404 when the consumer has neither a claim nor allocations.
     """
     def release(connection: Connection) -> None:
-        record = _read_record(connection, consumer_uuid)
-        if record is None and not _current_allocations(connection,
-                                                       consumer_uuid):
+        # The consumer's compare-and-swap (in the allocation write) comes
+        # first: a claim of the same consumer running concurrently either
+        # committed before (and is released here) or runs after us.
+        has_allocations = bool(allocation_store.allocation_amounts_of_consumers(
+            connection, [consumer_uuid]))
+        _write_allocations(connection, allocation_store.ConsumerAllocations(
+            consumer_uuid, {}), context, ledger.RELEASE)
+        if not claim_store.delete_claim(connection, consumer_uuid) and not has_allocations:
             raise errors.NotFound(
                 f"No PCI claim for consumer {consumer_uuid}",
                 code=CLAIM_NOT_FOUND)
-        _write_allocations(connection, allocation_store.ConsumerAllocations(
-            consumer_uuid, {}), context, ledger.RELEASE)
-        connection.execute(
-            sa.update(DEVICES).where(DEVICES.c.assigned_to == consumer_uuid)
-            .values(assigned_to=None, updated_at=utcnow()))
-        connection.execute(sa.delete(CONFIG).where(
-            CONFIG.c.kind == KIND_CLAIM, CONFIG.c.name == consumer_uuid))
     database.run_write(release)

@@ -13,20 +13,17 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from placement_pci import errors
 from placement_pci.context import RequestContext
-from placement_pci.db import tables
 from placement_pci.db.engine import Database
+from placement_pci.inventory import Inventory
 from placement_pci.store import allocations as allocation_store
 from placement_pci.store import ledger
 from placement_pci.store.allocations import ConsumerAllocations
-from placement_pci.store.inventories import Inventory, load_inventories, replace_inventories_locked
-from placement_pci.store.providers import load_provider
-
-RP = tables.resource_providers
+from placement_pci.store.inventories import load_inventories, replace_inventories_locked
+from placement_pci.store.providers import Provider, load_provider, lock_provider
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,15 +64,15 @@ def _check_inventory_providers(connection: Connection,
     """uuid -> id; 400 for unknown providers, 409 for stale generations."""
     found = {}
     for new in inventories:
-        row = connection.execute(sa.select(RP.c.id, RP.c.generation)
-                                 .where(RP.c.uuid == new.provider_uuid)).first()
-        if row is None:
+        try:
+            provider = load_provider(connection, new.provider_uuid)
+        except errors.NotFound:
             raise errors.BadRequest(
                 f"Resource provider {new.provider_uuid} in inventories not found: "
                 f"No resource provider with uuid {new.provider_uuid} found",
-                code=errors.PROVIDER_NOT_FOUND)
-        _check_generation(new, row.generation)
-        found[new.provider_uuid] = row.id
+                code=errors.PROVIDER_NOT_FOUND) from None
+        _check_generation(new, provider.generation)
+        found[new.provider_uuid] = provider.id
     return found
 
 
@@ -104,11 +101,9 @@ def _lock(connection: Connection, plan: allocation_store.ClaimPlan,
                 connection, [provider_id], plan.provider_generations,
                 expected_generations=asserted, provider_uuids=uuids)
         else:
-            generation = connection.execute(
-                sa.select(RP.c.generation).where(RP.c.id == provider_id)
-                .with_for_update()).scalar_one()
-            _check_generation(expected[provider_id], generation)
+            new = expected[provider_id]
+            _check_generation(new, lock_provider(connection, new.provider_uuid).generation)
 
 
-def _replace(connection: Connection, provider, new: Mapping[str, Inventory]) -> None:  # type: ignore[no-untyped-def]
+def _replace(connection: Connection, provider: Provider, new: Mapping[str, Inventory]) -> None:
     replace_inventories_locked(connection, provider, new, reserved_may_equal_total=True)

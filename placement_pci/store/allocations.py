@@ -15,7 +15,8 @@ transaction does, in this order:
 6. append the ledger entries (store/ledger.py): before and after of every
    consumer, with the caller's identity.  Every writer of allocations goes
    through ``check_and_write`` or ``delete_allocations`` here (or, for the
-   host-sync heal, calls the ledger itself), so no write skips the ledger.
+   host-sync heal, ``write_allocation_amounts_locked``), so no write skips
+   the ledger.
 
 Because the decision is taken while holding the provider locks, and every
 writer of a provider's inventory or allocations takes the same lock first,
@@ -40,9 +41,12 @@ from placement_pci import errors
 from placement_pci.context import RequestContext
 from placement_pci.db import tables
 from placement_pci.db.engine import Database, RetryTransaction
-from placement_pci.store import capacity, ledger
+from placement_pci.inventory import amount_fits_units
+from placement_pci.inventory import capacity as inventory_capacity
 from placement_pci.store import consumers as consumer_store
-from placement_pci.store.common import provider_by_uuid, utcnow
+from placement_pci.store import ledger
+from placement_pci.store.common import missing, resource_class_ids, utcnow
+from placement_pci.store.providers import load_provider
 
 ALLOC = tables.allocations
 RP = tables.resource_providers
@@ -224,15 +228,17 @@ def _resolve_providers(connection: Connection, requests: Iterable[ConsumerAlloca
 
 def _resolve_classes(connection: Connection,
                      requests: Iterable[ConsumerAllocations]) -> dict[str, int]:
-    wanted = sorted({name for request in requests
-                     for resources in request.allocations.values() for name in resources})
-    if not wanted:
-        return {}
-    found = dict(connection.execute(
-        sa.select(RC.c.name, RC.c.id).where(RC.c.name.in_(wanted))).all())
-    for name in wanted:
-        if name not in found:
-            raise UnknownResourceClass(name)
+    return _class_ids(connection, {name for request in requests
+                                   for resources in request.allocations.values()
+                                   for name in resources})
+
+
+def _class_ids(connection: Connection, wanted: set[str]) -> dict[str, int]:
+    """Name -> id; UnknownResourceClass (400) for a class that does not exist."""
+    found = resource_class_ids(connection, wanted)
+    unknown = missing(wanted, found)
+    if unknown:
+        raise UnknownResourceClass(unknown[0])
     return found
 
 
@@ -346,7 +352,7 @@ def _check_fits(connection: Connection, plan: ClaimPlan) -> None:
         if inventory is None:
             raise AllocationRefused(
                 f"Inventory for '{name}' on resource provider '{provider_uuid}' invalid.")
-        if not capacity.amount_fits_units(amount, inventory.min_unit,
+        if not amount_fits_units(amount, inventory.min_unit,
                                           inventory.max_unit, inventory.step_size):
             raise AllocationRefused(
                 f"Unable to create allocation for '{name}' on resource provider "
@@ -354,12 +360,56 @@ def _check_fits(connection: Connection, plan: ClaimPlan) -> None:
                 "constraints.")
         before = usage_before.get(key, 0)
         after = before - released.get(key, 0) + wanted[key]
-        limit = capacity.capacity(inventory.total, inventory.reserved,
+        limit = inventory_capacity(inventory.total, inventory.reserved,
                                   inventory.allocation_ratio)
         if after > limit and after > before:
             raise AllocationRefused(
                 f"Unable to create allocation for '{name}' on resource provider "
                 f"'{provider_uuid}'. The requested amount would exceed the capacity.")
+
+
+def write_allocation_amounts_locked(connection: Connection, consumer_uuid: str,
+                                    amounts: Mapping[tuple[int, str], int], *,
+                                    context: RequestContext, action: str) -> None:
+    """Set the consumer's allocation of each (provider id, class name) to
+    the amount given, leaving its other allocations alone: the PCI host
+    sync's healing of devices a host reports as assigned.
+
+    The caller holds the providers' locks (it bumped their generations)
+    and raised their inventories to cover the amounts.  The consumer is
+    created with Placement's incomplete-consumer owner when it does not
+    exist, else its generation is bumped (keeping its owner), so
+    concurrent writers of the consumer serialise as in a claim.  The
+    ledger records the change as ``action`` by ``context``.
+    """
+    consumer = consumer_store.get_consumer(connection, consumer_uuid)
+    if consumer is None:
+        consumer_store.create_consumer(
+            connection, consumer_uuid,
+            project_row_id=consumer_store.ensure_project(
+                connection, consumer_store.INCOMPLETE_CONSUMER_PROJECT_ID),
+            user_row_id=consumer_store.ensure_user(
+                connection, consumer_store.INCOMPLETE_CONSUMER_USER_ID),
+            consumer_type_row_id=None)
+    else:
+        consumer_store.bump_consumer(
+            connection, consumer,
+            project_row_id=consumer_store.ensure_project(connection, consumer.project_id),
+            user_row_id=consumer_store.ensure_user(connection, consumer.user_id),
+            consumer_type_row_id=None)
+    before = ledger.read_holdings(connection, [consumer_uuid])
+    class_ids = _class_ids(connection, {name for _, name in amounts})
+    now = utcnow()
+    for (provider_id, name), used in sorted(amounts.items()):
+        connection.execute(sa.delete(ALLOC).where(
+            ALLOC.c.consumer_id == consumer_uuid,
+            ALLOC.c.resource_provider_id == provider_id,
+            ALLOC.c.resource_class_id == class_ids[name]))
+        connection.execute(sa.insert(ALLOC).values(
+            resource_provider_id=provider_id, consumer_id=consumer_uuid,
+            resource_class_id=class_ids[name], used=used, created_at=now,
+            updated_at=now))
+    ledger.record_change(connection, context, action, before)
 
 
 def delete_allocations(database: Database, consumer_uuid: str, *,
@@ -425,7 +475,7 @@ class ProviderAllocationsView:
 
 def get_provider_allocations(database: Database, provider_uuid: str) -> ProviderAllocationsView:
     def read(connection: Connection) -> ProviderAllocationsView:
-        provider = provider_by_uuid(connection, provider_uuid)
+        provider = load_provider(connection, provider_uuid)
         consumers = tables.consumers
         rows = connection.execute(
             sa.select(ALLOC.c.consumer_id, RC.c.name, ALLOC.c.used,
@@ -444,11 +494,58 @@ def get_provider_allocations(database: Database, provider_uuid: str) -> Provider
     return database.run_read(read)
 
 
-def provider_has_allocations(connection: Connection, provider_id: int) -> bool:
-    """For provider deletion, which must refuse providers in use."""
-    return connection.execute(
-        sa.select(ALLOC.c.id).where(ALLOC.c.resource_provider_id == provider_id)
-        .limit(1)).first() is not None
+def allocations_on(connection: Connection, consumer_uuids: Iterable[str],
+                   provider_ids: Iterable[int]) -> dict[tuple[str, int], dict[str, int]]:
+    """(consumer uuid, provider id) -> {class name: amount} of the given
+    consumers on the given providers, in one query."""
+    consumers, providers = sorted(set(consumer_uuids)), sorted(set(provider_ids))
+    result: dict[tuple[str, int], dict[str, int]] = collections.defaultdict(dict)
+    if not consumers or not providers:
+        return result
+    rows = connection.execute(
+        sa.select(ALLOC.c.consumer_id, ALLOC.c.resource_provider_id, RC.c.name, ALLOC.c.used)
+        .join(RC, RC.c.id == ALLOC.c.resource_class_id)
+        .where(ALLOC.c.consumer_id.in_(consumers),
+               ALLOC.c.resource_provider_id.in_(providers)))
+    for consumer, provider_id, name, used in rows:
+        key = (consumer, provider_id)
+        result[key][name] = result[key].get(name, 0) + used
+    return result
+
+
+def consumers_on_providers(connection: Connection,
+                           provider_uuids: Iterable[str]) -> dict[str, set[str]]:
+    """Provider uuid -> the consumers holding any allocation on it."""
+    wanted = sorted(set(provider_uuids))
+    holders: dict[str, set[str]] = collections.defaultdict(set)
+    if not wanted:
+        return holders
+    rows = connection.execute(
+        sa.select(RP.c.uuid, ALLOC.c.consumer_id).distinct()
+        .join(RP, RP.c.id == ALLOC.c.resource_provider_id)
+        .where(RP.c.uuid.in_(wanted)))
+    for provider_uuid, consumer in rows:
+        holders[provider_uuid].add(consumer)
+    return holders
+
+
+def allocation_amounts_of_consumers(connection: Connection, consumer_uuids: Iterable[str]
+                                    ) -> dict[str, dict[str, dict[str, int]]]:
+    """Consumer uuid -> {provider uuid: {class name: amount}} for those of
+    the consumers that hold anything, in one query."""
+    wanted = sorted(set(consumer_uuids))
+    result: dict[str, dict[str, dict[str, int]]] = {}
+    if not wanted:
+        return result
+    rows = connection.execute(
+        sa.select(ALLOC.c.consumer_id, RP.c.uuid, RC.c.name, ALLOC.c.used)
+        .join(RP, RP.c.id == ALLOC.c.resource_provider_id)
+        .join(RC, RC.c.id == ALLOC.c.resource_class_id)
+        .where(ALLOC.c.consumer_id.in_(wanted)))
+    for consumer, provider_uuid, name, used in rows:
+        amounts = result.setdefault(consumer, {}).setdefault(provider_uuid, {})
+        amounts[name] = amounts.get(name, 0) + used
+    return result
 
 
 def _newest(rows: Iterable[sa.Row]) -> datetime.datetime | None:

@@ -2,11 +2,12 @@
 guarded writes a heal makes besides allocations.
 
 ``read_facts`` gathers providers (with generation, capacity and usage),
-device rows, consumers with their allocations, and the recorded claims
-(store/claim_records.py) into the plain structures of ``pci.audit``.
-``lock_providers_at`` and ``set_device_holder`` are compare-and-swaps: a
-heal that finds anything changed since its audit is refused, never
-applied over the change.
+device rows, consumers with their allocations, the claims
+(store/claim_records.py) and, for claims that lost their allocations,
+what the ledger last saw them hold, into the plain structures of
+``pci.audit``.  ``lock_providers_at`` and ``bump_consumer_at`` are
+compare-and-swaps: a heal that finds anything changed since its audit is
+refused, never applied over the change.
 """
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from sqlalchemy.engine import Connection
 
 from placement_pci import errors
 from placement_pci.db import tables
+from placement_pci.inventory import capacity
 from placement_pci.pci.audit import AuditFacts, ConsumerFact, DeviceFact, ProviderFact
-from placement_pci.store import capacity, claim_records
+from placement_pci.store import claim_records, ledger
 from placement_pci.store.common import utcnow
 from placement_pci.store.device_availability import ASSIGNABLE_TYPES
 
@@ -43,7 +45,7 @@ def read_facts(connection: Connection) -> AuditFacts:
             sa.select(INV.c.resource_provider_id, RC.c.name, INV.c.total, INV.c.reserved,
                       INV.c.allocation_ratio)
             .join(RC, RC.c.id == INV.c.resource_class_id)):
-        capacities[uuid_of[row.resource_provider_id]][row.name] = capacity.capacity(
+        capacities[uuid_of[row.resource_provider_id]][row.name] = capacity(
             row.total, row.reserved, row.allocation_ratio)
 
     allocations: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
@@ -79,21 +81,23 @@ def read_facts(connection: Connection) -> AuditFacts:
     devices = [
         DeviceFact(hostname=row.hostname, address=row.address,
                    provider_uuid=row.provider_uuid, resource_class=row.resource_class,
-                   assigned_to=row.assigned_to)
+                   reported_to=row.assigned_to)
         for row in connection.execute(
             sa.select(DEVICES.c.hostname, DEVICES.c.address, DEVICES.c.provider_uuid,
                       DEVICES.c.resource_class, DEVICES.c.assigned_to)
             .where(DEVICES.c.dev_type.in_(ASSIGNABLE_TYPES),
                    DEVICES.c.provider_uuid.is_not(None))
             .order_by(DEVICES.c.hostname, DEVICES.c.address))]
+    claims = claim_records.read_all(connection)
     return AuditFacts(
         providers={uuid: ProviderFact(
             uuid=uuid, name=row.name, hostname=row.hostname or row.name,
             generation=row.generation, capacities=dict(capacities.get(uuid, {})),
             usages=dict(usages.get(uuid, {})))
             for uuid, row in providers.items()},
-        devices=devices, consumers=consumers,
-        claims=claim_records.read_all(connection))
+        devices=devices, consumers=consumers, claims=claims,
+        lost_allocations=ledger.lost_allocations(
+            connection, [uuid for uuid in claims if uuid not in allocations]))
 
 
 def lock_providers_at(connection: Connection, expected: Mapping[str, int]) -> None:
@@ -112,20 +116,6 @@ def lock_providers_at(connection: Connection, expected: Mapping[str, int]) -> No
         if result.rowcount != 1:
             raise errors.Conflict(f"resource provider {row.uuid} changed since the audit",
                                   code=errors.CONCURRENT_UPDATE)
-
-
-def set_device_holder(connection: Connection, hostname: str, address: str,
-                      expected_holder: str | None, new_holder: str | None) -> None:
-    """Move a device from the holder the audit saw to ``new_holder``."""
-    holder = (DEVICES.c.assigned_to.is_(None) if expected_holder is None
-              else DEVICES.c.assigned_to == expected_holder)
-    result = connection.execute(
-        sa.update(DEVICES)
-        .where(DEVICES.c.hostname == hostname, DEVICES.c.address == address, holder)
-        .values(assigned_to=new_holder, updated_at=utcnow()))
-    if result.rowcount != 1:
-        raise errors.Conflict(f"device {hostname} {address} changed since the audit",
-                              code=errors.CONCURRENT_UPDATE)
 
 
 def bump_consumer_at(connection: Connection, consumer_uuid: str,

@@ -1,9 +1,5 @@
-"""Capacity and usage: the arithmetic every claim and filter agrees on.
-
-capacity = (total - reserved) * allocation_ratio; a request of ``amount``
-fits an inventory when usage + amount <= capacity and the amount respects
-min_unit, max_unit and step_size.
-"""
+"""Capacity and usage in SQL: the database form of the arithmetic in
+``placement_pci.inventory`` (capacity = (total - reserved) * ratio)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -13,15 +9,6 @@ from placement_pci.db import tables
 
 INV = tables.inventories
 ALLOC = tables.allocations
-
-
-def capacity(total: int, reserved: int, allocation_ratio: float) -> int:
-    """Usable amount of one inventory (rounded down, as Placement does)."""
-    return int((total - reserved) * allocation_ratio)
-
-
-def amount_fits_units(amount: int, min_unit: int, max_unit: int, step_size: int) -> bool:
-    return min_unit <= amount <= max_unit and amount % step_size == 0
 
 
 def capacity_expression(inventory: sa.Table = INV) -> sa.ColumnElement:

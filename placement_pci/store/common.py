@@ -1,12 +1,13 @@
-"""Building blocks shared by the domain operations: lookups by name or
-uuid and the generation compare-and-swap that guards every provider write."""
+"""Building blocks shared by the repositories: timestamps, the name -> id
+lookups of resource classes and traits, and the generation
+compare-and-swap that guards every provider write."""
 from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from placement_pci import errors
 from placement_pci.db import tables
@@ -17,14 +18,6 @@ RP = tables.resource_providers
 def utcnow() -> datetime.datetime:
     """Naive UTC timestamp (the schema stores naive DateTime)."""
     return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
-
-
-def provider_by_uuid(connection: Connection, uuid: str) -> Row:
-    row = connection.execute(sa.select(RP).where(RP.c.uuid == uuid)).first()
-    if row is None:
-        raise errors.NotFound(f"No resource provider with uuid {uuid} found",
-                              code=errors.PROVIDER_NOT_FOUND)
-    return row
 
 
 def bump_generation(connection: Connection, provider_id: int,
@@ -49,30 +42,26 @@ def bump_generation(connection: Connection, provider_id: int,
     return expected_generation + 1
 
 
-def resource_class_ids(connection: Connection, names: Iterable[str]) -> dict[str, int]:
-    """Map class names to ids; 400 naming any class that does not exist."""
-    wanted = set(names)
+def _ids_by_name(connection: Connection, table: sa.Table,
+                 names: Iterable[str]) -> dict[str, int]:
+    wanted = sorted(set(names))
     if not wanted:
         return {}
-    rc = tables.resource_classes
-    found = dict(connection.execute(
-        sa.select(rc.c.name, rc.c.id).where(rc.c.name.in_(wanted))).all())
-    missing = sorted(wanted - set(found))
-    if missing:
-        raise errors.BadRequest(
-            f"Unknown resource class in request: {', '.join(missing)}")
-    return found
+    return dict(connection.execute(
+        sa.select(table.c.name, table.c.id).where(table.c.name.in_(wanted))).all())
+
+
+def resource_class_ids(connection: Connection, names: Iterable[str]) -> dict[str, int]:
+    """Name -> id of those of ``names`` that exist (callers word the error
+    for the missing ones)."""
+    return _ids_by_name(connection, tables.resource_classes, names)
 
 
 def trait_ids(connection: Connection, names: Iterable[str]) -> dict[str, int]:
-    """Map trait names to ids; 400 naming any trait that does not exist."""
-    wanted = set(names)
-    if not wanted:
-        return {}
-    found = dict(connection.execute(
-        sa.select(tables.traits.c.name, tables.traits.c.id)
-        .where(tables.traits.c.name.in_(wanted))).all())
-    missing = sorted(wanted - set(found))
-    if missing:
-        raise errors.BadRequest(f"No such trait(s): {', '.join(missing)}")
-    return found
+    """Name -> id of those trait ``names`` that exist."""
+    return _ids_by_name(connection, tables.traits, names)
+
+
+def missing(wanted: Iterable[str], found: dict[str, int]) -> list[str]:
+    """The names of ``wanted`` that a lookup did not find, sorted."""
+    return sorted(set(wanted) - set(found))

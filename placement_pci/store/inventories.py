@@ -4,10 +4,9 @@ the same transaction; removing a class that has allocations is refused
 (shrinking below usage is allowed and logged, as Placement does)."""
 from __future__ import annotations
 
-import datetime
+import dataclasses
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -15,41 +14,13 @@ from sqlalchemy.engine import Connection
 from placement_pci import errors
 from placement_pci.db import tables
 from placement_pci.db.engine import Database
+from placement_pci.inventory import FIELDS, Inventory
 from placement_pci.store import capacity, common
 from placement_pci.store.providers import Provider, load_provider, lock_provider
 
 LOG = logging.getLogger(__name__)
 INV = tables.inventories
 RC = tables.resource_classes
-
-DEFAULTS = {"reserved": 0, "min_unit": 1, "max_unit": 2147483647, "step_size": 1,
-            "allocation_ratio": 1.0}
-FIELDS = ("total", "reserved", "min_unit", "max_unit", "step_size", "allocation_ratio")
-
-
-@dataclass(frozen=True)
-class Inventory:
-    resource_class: str
-    total: int
-    reserved: int
-    min_unit: int
-    max_unit: int
-    step_size: int
-    allocation_ratio: float
-    updated_at: datetime.datetime | None = None
-
-    @classmethod
-    def from_fields(cls, resource_class: str, values: Mapping[str, object]) -> Inventory:
-        merged = {**DEFAULTS, **{k: v for k, v in values.items() if k in FIELDS}}
-        return cls(resource_class=resource_class, **merged)  # type: ignore[arg-type]
-
-    def as_dict(self) -> dict[str, object]:
-        return {name: getattr(self, name) for name in FIELDS}
-
-    @property
-    def capacity(self) -> int:
-        return capacity.capacity(self.total, self.reserved, self.allocation_ratio)
-
 
 class InvalidCapacity(errors.BadRequest):
     """reserved is too large for total; callers prefix their context."""
@@ -69,32 +40,41 @@ def check_capacity(inventory: Inventory, provider_uuid: str, *,
             f"'{provider_uuid}'. The reserved value is greater than or equal to total.")
 
 
-def _rows(connection: Connection, provider_id: int) -> dict[str, Inventory]:
+def inventories_of(connection: Connection, provider_ids: Iterable[int]
+                   ) -> dict[int, dict[str, Inventory]]:
+    """Provider id -> {class name: inventory} for every provider given
+    (an empty map for providers without inventory), in one query."""
+    wanted = sorted(set(provider_ids))
+    result: dict[int, dict[str, Inventory]] = {provider_id: {} for provider_id in wanted}
+    if not wanted:
+        return result
     rows = connection.execute(
-        sa.select(RC.c.name, *[INV.c[name] for name in FIELDS], INV.c.created_at,
-                  INV.c.updated_at)
+        sa.select(INV.c.resource_provider_id, RC.c.name, *[INV.c[name] for name in FIELDS],
+                  INV.c.created_at, INV.c.updated_at)
         .select_from(INV.join(RC, INV.c.resource_class_id == RC.c.id))
-        .where(INV.c.resource_provider_id == provider_id).order_by(RC.c.name))
-    return {row.name: Inventory(resource_class=row.name,
-                                **{name: row._mapping[name] for name in FIELDS},
-                                updated_at=row.updated_at or row.created_at)
-            for row in rows}
+        .where(INV.c.resource_provider_id.in_(wanted)).order_by(RC.c.name))
+    for row in rows:
+        result[row.resource_provider_id][row.name] = Inventory(
+            resource_class=row.name,
+            **{name: row._mapping[name] for name in FIELDS},
+            updated_at=row.updated_at or row.created_at)
+    return result
 
 
 def load_inventories(connection: Connection, provider_id: int) -> dict[str, Inventory]:
-    return _rows(connection, provider_id)
+    return inventories_of(connection, [provider_id])[provider_id]
 
 
 def get_inventories(database: Database, provider_uuid: str
                     ) -> tuple[Provider, dict[str, Inventory]]:
     def read(connection: Connection):  # type: ignore[no-untyped-def]
         provider = load_provider(connection, provider_uuid)
-        return provider, _rows(connection, provider.id)
+        return provider, load_inventories(connection, provider.id)
     return database.run_read(read)
 
 
 def _class_id(connection: Connection, name: str) -> int | None:
-    return connection.execute(sa.select(RC.c.id).where(RC.c.name == name)).scalar()
+    return common.resource_class_ids(connection, [name]).get(name)
 
 
 def _in_use(connection: Connection, provider_id: int, class_ids: list[int]) -> list[int]:
@@ -209,21 +189,25 @@ def _check_for_update(inventory: Inventory, provider: Provider,
 def replace_inventories_locked(connection: Connection, provider: Provider,
                                inventories: Mapping[str, Inventory], *,
                                reserved_may_equal_total: bool,
-                               in_use_message_prefix: str = "update conflict: ") -> int:
-    """Make ``inventories`` the provider's whole inventory and bump its
-    generation; the caller holds the provider lock and checked the
-    generation.  Used by PUT .../inventories, DELETE .../inventories and
-    the reshaper.  Returns the new generation."""
+                               in_use_message_prefix: str = "update conflict: ",
+                               bump: bool = True) -> int:
+    """Make ``inventories`` the provider's whole inventory and (unless
+    ``bump`` is false: the caller bumped it already in this transaction)
+    bump its generation; the caller holds the provider lock and checked
+    the generation.  Refuses (409 inventory in use) to drop a class that
+    has allocations; shrinking below usage is logged.  Used by PUT and
+    DELETE .../inventories, the reshaper and the PCI host sync.  Returns
+    the provider's generation afterwards."""
+    inventories = {name: dataclasses.replace(inventory, resource_class=name)
+                   for name, inventory in inventories.items()}
     for inventory in inventories.values():
         _check_for_update(inventory, provider, reserved_may_equal_total)
-    class_ids = {}
-    for name in inventories:
-        class_id = _class_id(connection, name)
-        if class_id is None:
-            raise errors.BadRequest(
-                "Unknown resource class in inventory for resource provider "
-                f"{provider.uuid}: No such resource class {name}.")
-        class_ids[name] = class_id
+    class_ids = common.resource_class_ids(connection, inventories)
+    unknown = common.missing(inventories, class_ids)
+    if unknown:
+        raise errors.BadRequest(
+            "Unknown resource class in inventory for resource provider "
+            f"{provider.uuid}: No such resource class {unknown[0]}.")
     current = dict(connection.execute(
         sa.select(RC.c.name, INV.c.resource_class_id)
         .select_from(INV.join(RC, INV.c.resource_class_id == RC.c.id))
@@ -254,6 +238,8 @@ def replace_inventories_locked(connection: Connection, provider: Provider,
                 resource_provider_id=provider.id, resource_class_id=class_ids[name],
                 created_at=now, updated_at=now, **inventory.as_dict()))
     _warn_over_capacity(connection, provider, inventories, class_ids)
+    if not bump:
+        return provider.generation
     return common.bump_generation(connection, provider.id, provider.generation,
                                   provider_uuid=provider.uuid)
 

@@ -223,3 +223,27 @@ def prune(database: Database, *, older_than_days: int = 0, keep_entries: int = 0
         return connection.execute(sa.delete(LEDGER).where(LEDGER.c.seq <= cutoff)).rowcount
 
     return database.run_write(run)
+
+
+def lost_allocations(connection: Connection, consumer_uuids: Iterable[str]
+                     ) -> dict[str, dict[str, dict[str, int]]]:
+    """For consumers whose latest ledger entry emptied their allocations:
+    consumer -> what they held just before ({provider: {class: amount}}).
+    The audit re-creates a claim's allocations from this."""
+    wanted = sorted(set(consumer_uuids))
+    if not wanted:
+        return {}
+    latest = (sa.select(LEDGER.c.consumer_uuid, sa.func.max(LEDGER.c.seq).label("seq"))
+              .where(LEDGER.c.consumer_uuid.in_(wanted))
+              .group_by(LEDGER.c.consumer_uuid).subquery())
+    rows = connection.execute(
+        sa.select(LEDGER.c.consumer_uuid, LEDGER.c.allocations_before,
+                  LEDGER.c.allocations_after)
+        .join(latest, latest.c.seq == LEDGER.c.seq))
+    result = {}
+    for consumer, before_text, after_text in rows:
+        before, after = json.loads(before_text), json.loads(after_text)
+        if before and not after:
+            result[consumer] = {provider: dict(entry["resources"])
+                                for provider, entry in before.items()}
+    return result

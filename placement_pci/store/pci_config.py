@@ -29,7 +29,6 @@ CONFIG = tables.pci_config_objects
 
 KIND_ALIAS = "alias"
 KIND_DEVICE_SPEC = "device_spec"
-KINDS = (KIND_ALIAS, KIND_DEVICE_SPEC)
 _DESCRIPTION = {KIND_ALIAS: "PCI alias", KIND_DEVICE_SPEC: "device spec set"}
 
 MAX_STORED_NAME_LENGTH = 255

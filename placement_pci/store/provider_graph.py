@@ -22,13 +22,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from placement_pci.candidates.graph import (
-    Inventory,
     InventoryRow,
-    Provider,
     ProviderGraph,
+    ProviderNode,
     ProviderRow,
 )
 from placement_pci.db import tables
+from placement_pci.inventory import Inventory
 
 RP = tables.resource_providers
 INV = tables.inventories
@@ -382,7 +382,7 @@ def refresh_graph(connection: Connection, old: ProviderGraph,
                     and provider_aggregates == previous.aggregates):
                 providers.append(previous)
                 continue
-        provider = Provider(
+        provider = ProviderNode(
             row.id, row.uuid, row.name, row.generation, row.parent_id,
             row.root_id if row.root_id is not None else row.id,
             frozenset(traits[row.id]) if fresh else previous.traits,

@@ -3,7 +3,6 @@ re-parent and delete, each in one transaction."""
 from __future__ import annotations
 
 import datetime
-import uuid as uuid_module
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -13,7 +12,7 @@ from sqlalchemy.engine import Connection, Row
 from placement_pci import errors
 from placement_pci.db import tables
 from placement_pci.db.engine import Database
-from placement_pci.identifiers import canonical_uuid
+from placement_pci.identifiers import canonical_uuid, generate_uuid
 from placement_pci.store import capacity, common
 
 RP = tables.resource_providers
@@ -114,7 +113,7 @@ def _duplicate_conflict(connection: Connection, uuid: str | None, name: str) -> 
 def create_provider(database: Database, *, name: str, uuid: str | None = None,
                     parent_provider_uuid: str | None = None) -> Provider:
     """Create a provider (a root unless a parent is given)."""
-    uuid = uuid or str(uuid_module.uuid4())
+    uuid = uuid or generate_uuid()
 
     def create(connection: Connection) -> Provider:
         _duplicate_conflict(connection, uuid, name)
@@ -130,16 +129,81 @@ def create_provider(database: Database, *, name: str, uuid: str | None = None,
             if parent is None:
                 raise _create_failed(name, uuid, "parent provider UUID does not exist.")
             parent_id, root_id = parent.id, parent.root_provider_id or parent.id
-        now = common.utcnow()
-        new_id = connection.execute(RP.insert().values(
-            uuid=uuid, name=name, generation=0, parent_provider_id=parent_id,
-            root_provider_id=root_id, created_at=now, updated_at=now)).inserted_primary_key[0]
-        if root_id is None:
-            connection.execute(sa.update(RP).where(RP.c.id == new_id)
-                               .values(root_provider_id=new_id))
+        _insert(connection, uuid, name, parent_id, root_id)
         return load_provider(connection, uuid)
 
     return _run_catching_duplicates(database, create)
+
+
+def _insert(connection: Connection, uuid: str, name: str, parent_id: int | None,
+            root_id: int | None) -> int:
+    now = common.utcnow()
+    new_id = connection.execute(RP.insert().values(
+        uuid=uuid, name=name, generation=0, parent_provider_id=parent_id,
+        root_provider_id=root_id, created_at=now, updated_at=now)).inserted_primary_key[0]
+    if root_id is None:
+        connection.execute(sa.update(RP).where(RP.c.id == new_id)
+                           .values(root_provider_id=new_id))
+    return new_id
+
+
+def create_provider_locked(connection: Connection, *, name: str,
+                           parent: Provider | None = None) -> Provider:
+    """Insert a provider with a new uuid, a root unless ``parent`` is
+    given (the caller holds the parent's lock and checked the name is
+    free; a concurrent taker of the name makes the INSERT fail with an
+    IntegrityError).  Generation 0."""
+    uuid = generate_uuid()
+    parent_id = root_id = None
+    if parent is not None:
+        parent_id = parent.id
+        root_id = connection.execute(sa.select(RP.c.root_provider_id)
+                                     .where(RP.c.id == parent.id)).scalar() or parent.id
+    _insert(connection, uuid, name, parent_id, root_id)
+    return load_provider(connection, uuid)
+
+
+def provider_named(connection: Connection, name: str, *,
+                   lock: bool = False) -> Provider | None:
+    """The provider called ``name`` (row-locked with ``lock``), if any."""
+    if lock:
+        connection.execute(sa.select(RP.c.id).where(RP.c.name == name)
+                           .with_for_update()).first()
+    row = connection.execute(_provider_select().where(RP.c.name == name)).first()
+    return _from_row(row) if row is not None else None
+
+
+def providers_named(connection: Connection, names: Iterable[str]) -> dict[str, Provider]:
+    """Name -> provider for those of ``names`` that exist."""
+    wanted = sorted(set(names))
+    if not wanted:
+        return {}
+    rows = connection.execute(_provider_select().where(RP.c.name.in_(wanted)))
+    return {row.name: _from_row(row) for row in rows}
+
+
+def children_of(connection: Connection, provider_id: int) -> list[Provider]:
+    """The providers whose parent is ``provider_id``, by id."""
+    rows = connection.execute(_provider_select()
+                              .where(RP.c.parent_provider_id == provider_id)
+                              .order_by(RP.c.id))
+    return [_from_row(row) for row in rows]
+
+
+def has_children(connection: Connection, provider_id: int) -> bool:
+    return connection.execute(sa.select(RP.c.id).where(
+        RP.c.parent_provider_id == provider_id).limit(1)).first() is not None
+
+
+def root_uuids(connection: Connection, provider_uuids: Iterable[str]) -> list[str]:
+    """The uuids of the roots of the trees the given providers are in."""
+    wanted = sorted(set(provider_uuids))
+    if not wanted:
+        return []
+    return sorted(set(connection.execute(
+        sa.select(_ROOT.c.uuid)
+        .select_from(RP.join(_ROOT, RP.c.root_provider_id == _ROOT.c.id))
+        .where(RP.c.uuid.in_(wanted))).scalars()))
 
 
 def _create_failed(name: str, uuid: str, reason: str) -> errors.BadRequest:
@@ -251,27 +315,33 @@ def delete_provider(database: Database, uuid: str) -> None:
         except errors.NotFound:
             raise errors.NotFound(f"No resource provider with uuid {uuid} found for delete",
                                   code=errors.PROVIDER_NOT_FOUND) from None
-        if connection.execute(sa.select(tables.allocations.c.id).where(
-                tables.allocations.c.resource_provider_id == provider.id).limit(1)).first():
-            raise errors.Conflict(f"Unable to delete resource provider {uuid}: "
-                                  "Resource provider has allocations.",
-                                  code=errors.PROVIDER_INUSE)
-        if connection.execute(sa.select(RP.c.id).where(
-                RP.c.parent_provider_id == provider.id).limit(1)).first():
-            raise errors.Conflict(f"Unable to delete parent resource provider {uuid}: "
-                                  "It has child resource providers.",
-                                  code=errors.PROVIDER_CANNOT_DELETE_PARENT)
-        for table in (tables.inventories, tables.resource_provider_traits,
-                      tables.resource_provider_aggregates):
-            connection.execute(sa.delete(table).where(
-                table.c.resource_provider_id == provider.id))
-        # The root pointer references the row itself; clear it first for
-        # backends that check self-references row by row.
-        connection.execute(sa.update(RP).where(RP.c.id == provider.id)
-                           .values(root_provider_id=None))
-        connection.execute(sa.delete(RP).where(RP.c.id == provider.id))
+        delete_provider_locked(connection, provider)
 
     database.run_write(delete)
+
+
+def delete_provider_locked(connection: Connection, provider: Provider) -> None:
+    """Delete a provider the caller holds the lock of; refused (409) while
+    it has allocations or child providers."""
+    uuid = provider.uuid
+    if connection.execute(sa.select(tables.allocations.c.id).where(
+            tables.allocations.c.resource_provider_id == provider.id).limit(1)).first():
+        raise errors.Conflict(f"Unable to delete resource provider {uuid}: "
+                              "Resource provider has allocations.",
+                              code=errors.PROVIDER_INUSE)
+    if has_children(connection, provider.id):
+        raise errors.Conflict(f"Unable to delete parent resource provider {uuid}: "
+                              "It has child resource providers.",
+                              code=errors.PROVIDER_CANNOT_DELETE_PARENT)
+    for table in (tables.inventories, tables.resource_provider_traits,
+                  tables.resource_provider_aggregates):
+        connection.execute(sa.delete(table).where(
+            table.c.resource_provider_id == provider.id))
+    # The root pointer references the row itself; clear it first for
+    # backends that check self-references row by row.
+    connection.execute(sa.update(RP).where(RP.c.id == provider.id)
+                       .values(root_provider_id=None))
+    connection.execute(sa.delete(RP).where(RP.c.id == provider.id))
 
 
 def list_providers(database: Database, filters: ProviderFilters) -> list[Provider]:
@@ -296,7 +366,12 @@ def _list(connection: Connection, filters: ProviderFilters) -> list[Provider]:
         return []
     query = filtered
     if filters.resources:
-        class_ids = _class_ids_for_query(connection, filters.resources)
+        class_ids = common.resource_class_ids(connection, filters.resources)
+        unknown = common.missing(filters.resources, class_ids)
+        if unknown:
+            raise errors.BadRequest(
+                "Invalid resource class in resources parameter: "
+                f"No such resource class {unknown[0]}.")
         if max(filters.resources.values()) > MAX_UNIT:
             # No inventory can hand out more than max_unit at once; the
             # database must not see an integer it cannot bind.
@@ -356,32 +431,11 @@ def _filter_traits(connection: Connection, query: sa.Select,
     names = set(filters.forbidden_traits).union(*filters.required_traits)
     if not names:
         return query
-    ids = trait_ids_or_400(connection, names)
+    ids = common.trait_ids(connection, names)
+    unknown = common.missing(names, ids)
+    if unknown:
+        raise errors.BadRequest(f"No such trait(s): {', '.join(unknown)}.")
     link = tables.resource_provider_traits
     required = [frozenset(ids[name] for name in any_of) for any_of in filters.required_traits]
     forbidden = frozenset(ids[name] for name in filters.forbidden_traits)
     return query.where(*_requirement_conditions(link, link.c.trait_id, required, forbidden))
-
-
-def trait_ids_or_400(connection: Connection, names: Iterable[str]) -> dict[str, int]:
-    wanted = set(names)
-    found = dict(connection.execute(
-        sa.select(tables.traits.c.name, tables.traits.c.id)
-        .where(tables.traits.c.name.in_(sorted(wanted)))).all())
-    missing = sorted(wanted - set(found))
-    if missing:
-        raise errors.BadRequest(f"No such trait(s): {', '.join(missing)}.")
-    return found
-
-
-def _class_ids_for_query(connection: Connection, names: Iterable[str]) -> dict[str, int]:
-    rc = tables.resource_classes
-    wanted = set(names)
-    found = dict(connection.execute(
-        sa.select(rc.c.name, rc.c.id).where(rc.c.name.in_(sorted(wanted)))).all())
-    missing = sorted(wanted - set(found))
-    if missing:
-        raise errors.BadRequest(
-            "Invalid resource class in resources parameter: "
-            f"No such resource class {missing[0]}.")
-    return found

@@ -3,13 +3,14 @@ CUSTOM_ classes that operators create, rename and delete."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from placement_pci import errors, names
 from placement_pci.db import tables
-from placement_pci.db.engine import Database
+from placement_pci.db.engine import Database, insert_ignoring_duplicates
 from placement_pci.store import common
 
 RC = tables.resource_classes
@@ -111,3 +112,14 @@ def delete_resource_class(database: Database, name: str) -> None:
         raise errors.Conflict(
             f"Error in delete resource class: Cannot delete resource class {name}. "
             "Class is in use in inventory.") from None
+
+
+def ensure_resource_classes(connection: Connection, class_names: Iterable[str]) -> None:
+    """Create those of ``class_names`` (CUSTOM_ ones) that do not exist;
+    concurrent creators of the same name all end up with the one row."""
+    wanted = set(class_names)
+    absent = common.missing(wanted, common.resource_class_ids(connection, wanted))
+    if absent:
+        now = common.utcnow()
+        insert_ignoring_duplicates(connection, RC, [
+            {"name": name, "created_at": now, "updated_at": now} for name in absent])

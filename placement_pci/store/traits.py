@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from placement_pci import errors, names
 from placement_pci.db import tables
-from placement_pci.db.engine import Database
+from placement_pci.db.engine import Database, insert_ignoring_duplicates
 from placement_pci.store import common
 from placement_pci.store.providers import Provider, load_provider, lock_provider
 
@@ -104,22 +104,51 @@ def get_provider_traits(database: Database, provider_uuid: str
     return database.run_read(read)
 
 
+def traits_of(connection: Connection, provider_ids: Iterable[int]
+              ) -> dict[int, frozenset[str]]:
+    """Provider id -> its trait names, for every provider given, in one
+    query."""
+    wanted = sorted(set(provider_ids))
+    found: dict[int, set[str]] = {provider_id: set() for provider_id in wanted}
+    if wanted:
+        rows = connection.execute(
+            sa.select(LINK.c.resource_provider_id, TRAITS.c.name)
+            .join(TRAITS, TRAITS.c.id == LINK.c.trait_id)
+            .where(LINK.c.resource_provider_id.in_(wanted)))
+        for provider_id, name in rows:
+            found[provider_id].add(name)
+    return {provider_id: frozenset(names) for provider_id, names in found.items()}
+
+
+def ensure_traits(connection: Connection, trait_names: Iterable[str]) -> None:
+    """Create those of ``trait_names`` (CUSTOM_ ones) that do not exist;
+    concurrent creators of the same name all end up with the one row."""
+    wanted = set(trait_names)
+    absent = common.missing(wanted, common.trait_ids(connection, wanted))
+    if absent:
+        now = common.utcnow()
+        insert_ignoring_duplicates(connection, TRAITS, [
+            {"name": name, "created_at": now, "updated_at": now} for name in absent])
+
+
 def set_traits_locked(connection: Connection, provider: Provider,
-                      trait_names: Iterable[str]) -> int:
-    """Replace the provider's traits and bump its generation (caller holds
-    the provider lock).  Returns the new generation."""
+                      trait_names: Iterable[str], *, bump: bool = True) -> int:
+    """Replace the provider's traits and (unless ``bump`` is false: the
+    caller bumped it already in this transaction) bump its generation;
+    the caller holds the provider lock.  Returns the generation after."""
     wanted = sorted(set(trait_names))
-    found = dict(connection.execute(
-        sa.select(TRAITS.c.name, TRAITS.c.id).where(TRAITS.c.name.in_(wanted))).all())
-    missing = [name for name in wanted if name not in found]
-    if missing:
-        raise errors.BadRequest(f"No such trait {', '.join(missing)}")
+    found = common.trait_ids(connection, wanted)
+    unknown = common.missing(wanted, found)
+    if unknown:
+        raise errors.BadRequest(f"No such trait {', '.join(unknown)}")
     connection.execute(sa.delete(LINK).where(LINK.c.resource_provider_id == provider.id))
     now = common.utcnow()
     if wanted:
         connection.execute(LINK.insert(), [
             {"resource_provider_id": provider.id, "trait_id": found[name],
              "created_at": now, "updated_at": now} for name in wanted])
+    if not bump:
+        return provider.generation
     return common.bump_generation(connection, provider.id, provider.generation,
                                   provider_uuid=provider.uuid)
 

@@ -61,13 +61,11 @@ def heal(api, query="", body=None):
     return response.get_json()
 
 
-def holders(database, hostname=HOST):
-    """address -> consumer for the host's device rows."""
-    devices = tables.pci_devices
-    with database.read() as connection:
-        return dict(connection.execute(
-            sa.select(devices.c.address, devices.c.assigned_to)
-            .where(devices.c.hostname == hostname)).all())
+def held_devices(api, consumer):
+    """(hostname, address, group) of the devices the consumer's claim holds."""
+    claim = api.get(f"/pci/claims/{consumer}").get_json()
+    return [(d["hostname"], d["address"], d["group"]) for d in claim["devices"]
+            if d["assigned"]]
 
 
 def allocations(api, consumer):
@@ -108,7 +106,7 @@ def test_the_scenario_over_http(api, database):
     assert all(a["applied"] for a in applied["actions"]), applied
     assert allocations(api, consumer) == {pf: {VF: 1}}
     assert findings(api) == []
-    assert holders(database)[address] == consumer
+    assert held_devices(api, consumer) == [(HOST, address, "_A16_16A-0")]
 
     ledger = api.get(f"/pci/ledger?consumer_uuid={consumer}").get_json()["entries"]
     assert [(e["action"], e["after"]) for e in ledger] == [
@@ -119,34 +117,57 @@ def test_the_scenario_over_http(api, database):
     assert api.get("/pci/ledger").get_json()["entries"][-1]["action"] == "pci.audit.heal"
 
 
-def test_allocation_without_device_gets_a_free_device(api, database):
+def test_allocation_without_device_gets_a_free_device_in_its_claim(api, database):
+    pf = put_a16_host(api)[PF_NAME]
+    consumer = str(uuid.uuid4())
+    first = claim_vf(api, consumer, pf)["devices"][0]["address"]
+    # Behind the service's back the consumer's allocation grows to 2 VFs.
+    response = api.put(f"/allocations/{consumer}", json={
+        "allocations": {pf: {"resources": {VF: 2}}}, "project_id": "p1", "user_id": "u1",
+        "consumer_generation": 1, "consumer_type": "INSTANCE"})
+    assert response.status_code == 204, response.get_json()
+    [finding] = findings(api)
+    assert (finding["kind"], finding["consumer_uuid"], finding["provider_uuid"],
+            finding["resource_class"]) == ("allocation_without_device", consumer, pf, VF)
+    assert "holds 2 CUSTOM_A16_16A" in finding["detail"]
+    assert "only 1 device(s)" in finding["detail"]
+    [action] = heal(api)["actions"]
+    assert (action["action"], action["applied"]) == ("assign device", True)
+    assert sorted(held_devices(api, consumer)) == sorted([
+        (HOST, first, "_A16_16A-0"), (HOST, "0000:25:00.5", "")])
+    assert findings(api) == []
+
+
+def test_allocation_without_device_and_without_claim_is_reported(api, database):
     pf = put_a16_host(api)[PF_NAME]
     consumer = str(uuid.uuid4())
     # Through the plain Placement API: an allocation, no device.
     put_plain(api, consumer, {pf: {"resources": {VF: 1}}})
     [finding] = findings(api)
-    assert (finding["kind"], finding["consumer_uuid"], finding["provider_uuid"],
-            finding["resource_class"]) == ("allocation_without_device", consumer, pf, VF)
+    assert (finding["kind"], finding["consumer_uuid"]) == ("allocation_without_device",
+                                                           consumer)
     assert "no device of that provider is assigned" in finding["detail"]
     [action] = heal(api)["actions"]
-    assert (action["action"], action["applied"]) == ("assign device", True)
-    assert holders(database)["0000:25:00.4"] == consumer
-    assert findings(api) == []
+    assert (action["action"], action["applied"]) == ("none", False)
+    assert "has no PCI claim" in action["detail"]
+    assert api.get(f"/pci/claims/{consumer}").status_code == 404
 
 
-def test_device_without_allocation_and_no_claim_is_freed(api, database):
-    put_a16_host(api)
-    stranger = str(uuid.uuid4())
-    with database.write() as connection:
-        connection.execute(sa.update(tables.pci_devices)
-                           .where(tables.pci_devices.c.address == "0000:25:00.5")
-                           .values(assigned_to=stranger))
+def test_device_in_use_by_a_consumer_without_allocation_gets_one(api, database):
+    pf = put_a16_host(api)[PF_NAME]
+    instance = str(uuid.uuid4())
+    # The host reports VF .5 in use: the sync heals its allocation ...
+    put_a16_host(api, assigned={5: instance})
+    assert allocations(api, instance) == {pf: {VF: 1}}
+    # ... which is then deleted behind the service's back.
+    assert api.delete(f"/allocations/{instance}").status_code == 204
     [finding] = findings(api)
-    assert (finding["kind"], finding["address"]) == ("device_without_allocation",
-                                                      "0000:25:00.5")
+    assert (finding["kind"], finding["consumer_uuid"], finding["address"]) == (
+        "device_without_allocation", instance, "0000:25:00.5")
+    assert "its host reports in use by it" in finding["detail"]
     [action] = heal(api)["actions"]
-    assert (action["action"], action["applied"]) == ("release device", True)
-    assert holders(database)["0000:25:00.5"] is None
+    assert (action["action"], action["applied"]) == ("add allocation", True)
+    assert allocations(api, instance) == {pf: {VF: 1}}
     assert findings(api) == []
 
 
@@ -197,7 +218,6 @@ def test_orphans_from_a_list_of_live_consumers(api, database):
     assert (action["action"], action["applied"]) == (
         "delete allocations and release devices", True)
     assert allocations(api, gone) == {}
-    assert gone not in holders(database).values()
     assert api.get(f"/pci/claims/{gone}").status_code == 404
     assert allocations(api, live) == {pf: {VF: 1}}
     assert findings(api, body=body) == []
@@ -207,20 +227,26 @@ def test_a_migrating_consumer_keeps_both_hosts(api, database):
     source = put_a16_host(api, hostname="src")["src_0000:25:00.0"]
     destination = put_a16_host(api, hostname="dst")["dst_0000:25:00.0"]
     consumer = str(uuid.uuid4())
-    # Allocations on the source and the destination, as during a move;
-    # devices assigned on neither yet.
-    put_plain(api, consumer, {source: {"resources": {VF: 1}},
-                              destination: {"resources": {VF: 1}}})
-    assert kinds(findings(api)) == [("allocation_without_device", consumer, None)] * 2
+    claim_vf(api, consumer, source)
+    # During a move the consumer holds the source and the destination;
+    # no destination device is assigned yet.
+    response = api.put(f"/allocations/{consumer}", json={
+        "allocations": {source: {"resources": {VF: 1}},
+                        destination: {"resources": {VF: 1}}},
+        "project_id": "p1", "user_id": "u1", "consumer_generation": 1,
+        "consumer_type": "INSTANCE"})
+    assert response.status_code == 204, response.get_json()
+    [finding] = findings(api)
+    assert (finding["kind"], finding["hostname"]) == ("allocation_without_device", "dst")
     # One host's list of its instances cannot make a migrating consumer
     # an orphan.
-    assert findings(api, body={"hostname": "dst", "live_consumers": []}) == [
-        f for f in findings(api, "?hostname=dst")]
-    actions = heal(api)["actions"]
-    assert [a["action"] for a in actions] == ["assign device"] * 2
+    assert findings(api, body={"hostname": "dst", "live_consumers": []}) == [finding]
+    [action] = heal(api)["actions"]
+    assert (action["action"], action["applied"]) == ("assign device", True)
+    # Not "fixed" into a single-host allocation: both hosts kept.
     assert allocations(api, consumer) == {source: {VF: 1}, destination: {VF: 1}}
-    assert holders(database, "src")["0000:25:00.4"] == consumer
-    assert holders(database, "dst")["0000:25:00.4"] == consumer
+    assert sorted(held_devices(api, consumer)) == [("dst", "0000:25:00.4", ""),
+                                              ("src", "0000:25:00.4", "_A16_16A-0")]
     assert findings(api) == []
 
 
@@ -232,12 +258,11 @@ def test_heal_after_a_host_sync_removed_the_claimed_device(api, database):
     put_a16_host(api, functions=(5,))
     found = findings(api)
     assert ("allocation_without_device", consumer, None) in kinds(found)
-    heal(api)
-    held = holders(database)
-    assert "0000:25:00.4" not in held and held["0000:25:00.5"] == consumer
-    claim = api.get(f"/pci/claims/{consumer}").get_json()
-    assert [(d["address"], d["group"], d["assigned"]) for d in claim["devices"]] == [
-        ("0000:25:00.5", "_A16_16A-0", True)]
+    [action] = [a for a in heal(api)["actions"] if a["kind"] == "allocation_without_device"]
+    assert (action["action"], action["applied"]) == ("assign device", True)
+    # The vanished device's place in the claim (its request group) goes to
+    # the device that is left.
+    assert held_devices(api, consumer) == [(HOST, "0000:25:00.5", "_A16_16A-0")]
     assert findings(api) == []
 
 
@@ -269,8 +294,11 @@ def test_concurrent_claims_during_heals_never_double_assign(database):
     api = ApiClient(app.test_client())
     pf = put_a16_host(api, functions=(4, 5, 6, 7))[PF_NAME]
     broken = [str(uuid.uuid4()) for _ in range(2)]
-    for consumer in broken:  # allocations without devices
-        put_plain(api, consumer, {pf: {"resources": {VF: 1}}})
+    for consumer in broken:  # claims whose allocations grew behind their back
+        claim_vf(api, consumer, pf)
+        api.put(f"/allocations/{consumer}", json={
+            "allocations": {pf: {"resources": {VF: 2}}}, "project_id": "p1",
+            "user_id": "u1", "consumer_generation": 1, "consumer_type": "INSTANCE"})
     claimers = [str(uuid.uuid4()) for _ in range(3)]
     barrier = threading.Barrier(len(claimers) + 2)
     statuses, failures = [], []
@@ -301,14 +329,17 @@ def test_concurrent_claims_during_heals_never_double_assign(database):
         thread.join()
     assert not failures, failures
     assert set(statuses) <= {200, 409}, statuses
-    # Whatever interleaving: no more VFs held than allocated, nobody holds
-    # a device without an allocation, usage within capacity.
-    held = holders(database)
+    # Whatever interleaving: usage within capacity, no device held by two
+    # claims, no claim holding more devices than its allocation.
     usage = api.get(f"/resource_providers/{pf}/usages").get_json()["usages"][VF]
     assert usage <= 4
-    for consumer in set(held.values()) - {None}:
-        assert allocations(api, consumer).get(pf, {}).get(VF, 0) >= \
-            list(held.values()).count(consumer)
+    claims = api.get("/pci/claims").get_json()["claims"]
+    held = [(c["consumer_uuid"], d["address"]) for c in claims for d in c["devices"]
+            if d["assigned"]]
+    assert len({address for _, address in held}) == len(held)
+    for claim in claims:
+        count = sum(1 for consumer, _ in held if consumer == claim["consumer_uuid"])
+        assert allocations(api, claim["consumer_uuid"]).get(pf, {}).get(VF, 0) >= count
     # A last heal leaves nothing to repair.
     heal(api)
     assert [f for f in findings(api) if f["kind"] != "allocation_without_device"] == []

@@ -9,9 +9,10 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from placement_pci import inventory as capacity
 from placement_pci.db import tables
-from placement_pci.store import aggregates, capacity, inventories, providers, traits
-from placement_pci.store.inventories import Inventory
+from placement_pci.inventory import Inventory
+from placement_pci.store import aggregates, inventories, providers, traits
 from placement_pci.store.providers import ProviderFilters
 from tests import databases
 

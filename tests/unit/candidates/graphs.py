@@ -4,7 +4,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from placement_pci.candidates.graph import Inventory, InventoryRow, ProviderGraph, ProviderRow
+from placement_pci.candidates.graph import InventoryRow, ProviderGraph, ProviderRow
+from placement_pci.inventory import Inventory
 
 RESOURCE_CLASSES = ("VCPU", "MEMORY_MB", "DISK_GB", "CUSTOM_GPU",
                     "SRIOV_NET_VF")

@@ -6,9 +6,9 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from placement_pci.candidates.graph import Inventory
 from placement_pci.candidates.request_group import CandidateRequest, RequestGroup
 from placement_pci.candidates.solver import SolverOptions, solve
+from placement_pci.inventory import Inventory
 from tests.unit.candidates.graphs import GraphBuilder, provider_uuid
 from tests.unit.candidates.reference import reference_answers
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from placement_pci.candidates.graph import Inventory, ProviderGraph
+from placement_pci.candidates.graph import ProviderGraph
+from placement_pci.inventory import Inventory
 from tests.unit.candidates.graphs import RESOURCE_CLASSES, TRAITS, GraphBuilder
 
 AGG = "aaaaaaaa-0000-0000-0000-000000000001"

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from placement_pci.candidates.graph import Inventory
 from placement_pci.candidates.query import parse_candidate_query
 from placement_pci.candidates.solver import DEPTH_FIRST, SolverOptions, solve
 from placement_pci.errors import BadRequest
+from placement_pci.inventory import Inventory
 from tests.unit.candidates.graphs import GraphBuilder
 from tests.unit.candidates.reference import reference_answers
 

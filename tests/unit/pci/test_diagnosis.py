@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from placement_pci.candidates.graph import Inventory, InventoryRow, ProviderGraph, ProviderRow
+from placement_pci.candidates.graph import InventoryRow, ProviderGraph, ProviderRow
 from placement_pci.candidates.request_group import CandidateRequest, RequestGroup
+from placement_pci.inventory import Inventory
 from placement_pci.pci.diagnosis import diagnose
 
 AGG = "11111111-1111-1111-1111-111111111111"

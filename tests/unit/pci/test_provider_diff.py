@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 
 from placement_pci import errors
+from placement_pci.inventory import Inventory
 from placement_pci.pci import provider_diff, provider_tree
-from placement_pci.pci.provider_diff import ExistingProvider, Inventory
+from placement_pci.pci.provider_diff import ExistingProvider
 
 HOST = "compute1"
 ALWAYS = frozenset({"COMPUTE_MANAGED_PCI_DEVICE", "OWNER_NOVA"})

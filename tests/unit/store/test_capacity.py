@@ -2,8 +2,9 @@
 import pytest
 
 from placement_pci import errors
-from placement_pci.store import capacity
-from placement_pci.store.inventories import Inventory, check_capacity
+from placement_pci import inventory as capacity
+from placement_pci.inventory import Inventory
+from placement_pci.store.inventories import check_capacity
 
 
 @pytest.mark.parametrize("total,reserved,ratio,expected", [
