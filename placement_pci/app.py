@@ -5,7 +5,7 @@ import re
 
 import flask
 
-from placement_pci import errors, request_log
+from placement_pci import errors, request_log, ui
 from placement_pci.db import migrations
 from placement_pci.db.engine import Database
 from placement_pci.http import (
@@ -95,11 +95,13 @@ BLUEPRINTS = (
     pci_hosts.blueprint, pci_device_specs.blueprint, pci_aliases.blueprint,
     pci_request_groups.blueprint, pci_scheduling.blueprint, pci_claims.blueprint,
     pci_live_migration.blueprint, pci_ledger.blueprint, pci_audit.blueprint,
+    ui.blueprint,
 )
 
 
 # Routes that answer other media types than JSON (they negotiate themselves).
-NON_JSON_ENDPOINTS = frozenset({"healthcheck.healthcheck", "metrics.exposition"})
+NON_JSON_ENDPOINTS = frozenset({"healthcheck.healthcheck", "metrics.exposition",
+                                "ui.dashboard"})
 
 # A Host header as RFC 3986 allows it: a name or IPv4, or an IPv6
 # literal, and a port.  Anything else is not echoed in Location headers.

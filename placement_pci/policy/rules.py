@@ -136,6 +136,7 @@ PCI_RULES = [
                 "GET /pci/audit, POST /pci/audit"),
     RuleDefault("placement_pci:audit:heal", ADMIN_OR_SERVICE, "POST /pci/audit/heal"),
     RuleDefault("placement_pci:ledger:list", ADMIN_OR_SERVICE, "GET /pci/ledger"),
+    RuleDefault("placement_pci:ui:view", "rule:admin_api", "GET /ui/ (the dashboard)"),
 ]
 
 OPERATIONS_RULES = [

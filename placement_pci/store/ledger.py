@@ -247,3 +247,13 @@ def lost_allocations(connection: Connection, consumer_uuids: Iterable[str]
             result[consumer] = {provider: dict(entry["resources"])
                                 for provider, entry in before.items()}
     return result
+
+
+def latest_entries(database: Database, count: int) -> list[dict[str, Any]]:
+    """The newest ``count`` entries, oldest first."""
+    def read(connection: Connection) -> list[dict[str, Any]]:
+        rows = connection.execute(
+            sa.select(LEDGER).order_by(LEDGER.c.seq.desc()).limit(count)).all()
+        return [_entry_view(row) for row in reversed(rows)]
+
+    return database.run_read(read)
