@@ -418,11 +418,11 @@ class _ConsumerPlanner:
         if kind == DEVICE_WITHOUT_ALLOCATION:
             if self.heal.delete_claim or (self.allocations_changed and not self.target):
                 return Action(finding, "delete allocations and release devices",
-                              "released with the consumer")
+                              "release it with the consumer")
             if CLAIM_WITHOUT_ALLOCATION in kinds and self.claim is not None and any(
                     d.key == (finding.hostname, finding.address) for d in self.claim.devices):
                 return Action(finding, "re-create allocations",
-                              "covered by re-creating the claim's allocations",
+                              "re-create its allocation with the claim's allocations",
                               self.allocations_changed)
             return self._add_allocation(finding)
         return self._assign_device(finding)
