@@ -61,8 +61,16 @@ def create_app(settings: Settings | None = None, *,
     app.url_map.redirect_defaults = False
 
     error_rendering.register(app)
-    app.before_request(_start_request)
     auth.install(app, settings)
+    # In this order: Placement authenticates before it looks at the
+    # microversion, and authorizes once the request is understood.
+    app.before_request(_assign_request_id)
+    app.before_request(auth.authenticate)
+    app.before_request(_negotiate)
+    app.before_request(auth.authorize)
+    # Bodies past max_body_bytes are refused while they are read,
+    # chunked ones included (Werkzeug stops reading at the limit).
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     # Before _finish_response: after_request hooks run in reverse, so CORS
     # sees the final response, as oslo.middleware's outer filter does.
     cors.install(app, settings)
@@ -84,9 +92,12 @@ BLUEPRINTS = (
 )
 
 
-def _start_request() -> None:
+def _assign_request_id() -> None:
     flask.g.request_id = f"req-{uuid.uuid4()}"
     flask.g.microversion = microversion.MIN_VERSION
+
+
+def _negotiate() -> None:
     flask.g.microversion = microversion.parse_request_version(flask.request.headers)
     length = flask.request.headers.get("Content-Length")
     if length is not None and not length.strip().isdigit():
