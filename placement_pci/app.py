@@ -14,6 +14,7 @@ from placement_pci.http import (
     allocation_candidates,
     allocations,
     auth,
+    client_input,
     cors,
     error_rendering,
     inventories,
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, *,
     app.url_map.redirect_defaults = False
 
     error_rendering.register(app)
+    client_input.install(app, settings.max_body_bytes)
     auth.install(app, settings)
     # In this order: Placement authenticates before it looks at the
     # microversion, and authorizes once the request is understood.
@@ -68,9 +70,6 @@ def create_app(settings: Settings | None = None, *,
     app.before_request(auth.authenticate)
     app.before_request(_negotiate)
     app.before_request(auth.authorize)
-    # Bodies past max_body_bytes are refused while they are read,
-    # chunked ones included (Werkzeug stops reading at the limit).
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     # Before _finish_response: after_request hooks run in reverse, so CORS
     # sees the final response, as oslo.middleware's outer filter does.
     cors.install(app, settings)
@@ -112,8 +111,15 @@ def _negotiate() -> None:
         raise errors.NotAcceptable("Only application/json is provided")
 
 
+# Answers after which the rest of the request body is not worth reading:
+# the server closes the connection instead of draining it.
+CLOSING_STATUSES = (408, 413)
+
+
 def _finish_response(response: flask.Response) -> flask.Response:
     response.headers[REQUEST_ID_HEADER] = flask.g.get("request_id", "")
+    if response.status_code in CLOSING_STATUSES:
+        response.headers["Connection"] = "close"
     version = flask.g.get("microversion", microversion.MIN_VERSION)
     for key, value in microversion.response_headers(version).items():
         response.headers[key] = value

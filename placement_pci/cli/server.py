@@ -23,16 +23,21 @@ def serve(context: click.Context, bind: str | None, workers: int | None,
 
     settings = settings_from(context, bind=bind, workers=workers, threads=threads)
     _check_policy(settings)
+    _check_auth(settings)
     database = Database(settings.database_url)
     migrations.upgrade(database)
     database.dispose()
 
     class _Server(BaseApplication):
+        # Read by the worker class for its client timeouts.
+        settings = None
+
         def load_config(self) -> None:
             self.cfg.set("bind", settings.bind)
             self.cfg.set("workers", settings.workers)
-            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("worker_class", WORKER_CLASSES[settings.worker_class])
             self.cfg.set("threads", settings.threads)
+            self.cfg.set("worker_connections", settings.worker_connections)
             self.cfg.set("accesslog", "-")
             self.cfg.set("timeout", 120)
             # Granular candidate queries get long; 8190 is gunicorn's
@@ -42,10 +47,30 @@ def serve(context: click.Context, bind: str | None, workers: int | None,
         def load(self):  # type: ignore[no-untyped-def]
             return create_app(settings, migrate=False)
 
+    _Server.settings = settings
     click.echo(f"placement-pci serving on http://{settings.bind} "
                f"({settings.workers} workers, database {database.url.render_as_string()})",
                err=True)
     _Server().run()
+
+
+# Settings.worker_class -> the gunicorn worker (see cli/workers.py for why
+# gevent is the default).
+WORKER_CLASSES = {"gevent": "placement_pci.cli.workers.BoundedGeventWorker",
+                  "gthread": "gthread"}
+
+
+def _check_auth(settings: Settings) -> None:
+    """Refuse to start keystone auth without its configuration; warn
+    when noauth2 listens beyond loopback."""
+    from placement_pci.http import auth
+
+    if settings.auth_strategy == "keystone":
+        try:
+            auth.keystone_config(settings)
+        except ValueError as error:
+            raise click.UsageError(str(error)) from None
+    auth.warn_if_exposed(settings)
 
 
 def _check_policy(settings: Settings) -> None:

@@ -5,8 +5,8 @@ Three strategies (``auth_strategy``):
 - ``keystone``: keystonemiddleware's ``auth_token`` validates the
   X-Auth-Token (and X-Service-Token) with Keystone, as it does in front of
   Placement, configured by the ``[keystone_authtoken]`` section of the ini
-  file; the request context comes from the headers it sets (X-User-Id,
-  X-Project-Id, X-Roles, X-System-Scope), never from the client's own.
+  file; the request context (user, project, roles, system scope) comes
+  from the token it validated, never from headers the client sent.
 - ``noauth2``, for development, behaves like Placement's: the X-Auth-Token
   header is ``user[:project]``; user ``admin`` has the admin role unless an
   X-Roles header lists the roles; X-Project-Id names the project; an
@@ -172,19 +172,23 @@ def context_from_headers(headers) -> RequestContext | None:  # type: ignore[no-u
                           system_scoped=system_scoped)
 
 
-def context_from_keystone(headers) -> RequestContext | None:  # type: ignore[no-untyped-def]
-    """The context auth_token established from a validated token (None
-    when it let an unauthenticated request through, with
-    ``delay_auth_decision``).  auth_token removes these headers from the
-    incoming request before setting them, so a client cannot forge them."""
-    if headers.get("X-Identity-Status") != "Confirmed" or not headers.get("X-User-Id"):
+def context_from_keystone(environ: Mapping[str, object]) -> RequestContext | None:
+    """The context of the token auth_token validated (None when it let an
+    unauthenticated request through, with ``delay_auth_decision``).
+
+    Read from the validated token itself (``keystone.token_auth``), not
+    from headers: auth_token does not strip every identity header a client
+    may send (OpenStack-System-Scope survives), so headers are not proof.
+    """
+    token_auth = environ.get("keystone.token_auth")
+    access = getattr(token_auth, "user", None)
+    if environ.get("HTTP_X_IDENTITY_STATUS") != "Confirmed" or access is None:
         return None
-    roles = frozenset(r.strip().lower() for r in headers.get("X-Roles", "").split(",")
-                      if r.strip())
-    return RequestContext(user_id=headers["X-User-Id"],
-                          project_id=headers.get("X-Project-Id") or None,
-                          roles=roles,
-                          system_scoped=headers.get("X-System-Scope") == "all")
+    return RequestContext(user_id=access.user_id,
+                          project_id=access.project_id or None,
+                          roles=frozenset(r.lower() for r in access.role_names or ()),
+                          system_scoped=bool(access.system_scoped
+                                             and (access.system or {}).get("all")))
 
 
 def install(app: flask.Flask, settings: Settings) -> None:
@@ -219,7 +223,7 @@ def authenticate() -> None:
     if is_public():
         return
     if settings.auth_strategy == "keystone":
-        context = context_from_keystone(flask.request.headers)
+        context = context_from_keystone(flask.request.environ)
     else:
         context = context_from_headers(flask.request.headers)
     if context is None:

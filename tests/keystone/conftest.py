@@ -20,14 +20,14 @@ def keystone(tmp_path_factory, worker_id):
     server.stop()
 
 
-def write_config(path, keystone, **placement_settings) -> str:
+def write_config(path, keystone, auth_url=None, **placement_settings) -> str:
     """An ini file as an operator writes it: [placement_pci] and Placement's
     own [keystone_authtoken] section."""
     lines = ["[placement_pci]", "auth_strategy = keystone"]
     lines += [f"{key} = {value}" for key, value in placement_settings.items()]
     lines += ["", "[keystone_authtoken]",
               f"www_authenticate_uri = {keystone.url}/v3",
-              f"auth_url = {keystone.url}/v3",
+              f"auth_url = {auth_url or keystone.url + '/v3'}",
               "auth_type = password",
               "username = placement",
               f"password = {harness.PASSWORD}",
@@ -44,8 +44,8 @@ def write_config(path, keystone, **placement_settings) -> str:
 @pytest.fixture
 def keystone_app_factory(keystone, sqlite_database, tmp_path):
     """Build an app with auth_strategy = keystone and extra settings."""
-    def build(**settings):
-        config = write_config(tmp_path / "placement.ini", keystone, **settings)
+    def build(auth_url=None, **settings):
+        config = write_config(tmp_path / "placement.ini", keystone, auth_url, **settings)
         url = sqlite_database.url.render_as_string(hide_password=False)
         app = create_app(Settings.load(config, environ={}, database_url=url),
                          database=sqlite_database, migrate=False)

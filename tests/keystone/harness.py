@@ -73,10 +73,12 @@ for command in (["db_sync"], ["fernet_setup", *owner], ["credential_setup", *own
 # 2020: what a client holding an old token sends.
 EXPIRED_TOKEN_SCRIPT = """\
 import base64, sys, uuid
+import keystone.conf
 from keystone.conf import CONF
 from keystone.token import token_formatters
 config, user_id, project_id = sys.argv[1:]
-CONF(args=[], default_config_files=[config])
+keystone.conf.configure()
+CONF(args=[], project="keystone", default_config_files=[config])
 audit_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 print(token_formatters.TokenFormatter().create_token(
     user_id, "2020-01-01T00:00:00.000000Z", [audit_id],
