@@ -6,7 +6,7 @@ import uuid
 
 import flask
 
-from placement_pci import errors
+from placement_pci import errors, log_lines
 from placement_pci.db import migrations
 from placement_pci.db.engine import Database
 from placement_pci.http import (
@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None, *,
     which makes an empty SQLite file usable without a separate step."""
     settings = settings or Settings.load()
     logging.basicConfig(level=settings.log_level)
+    log_lines.install()
     database = database or Database(settings.database_url,
                                     pool_size=settings.database_pool_size,
                                     retries=settings.database_retries)
