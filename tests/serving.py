@@ -19,17 +19,19 @@ def free_port() -> int:
 
 
 class Server:
-    """``placement-pci [--config FILE] serve`` on a free loopback port."""
+    """``placement-pci [--config FILE] serve`` on a free port of ``host``;
+    the tests talk to it on loopback only."""
 
     def __init__(self, tmp_path: Path, *, database_url: str, config_file: str | None = None,
-                 args: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
+                 args: tuple[str, ...] = (), env: dict[str, str] | None = None,
+                 host: str = "127.0.0.1") -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp_path / f"serve-{self.port}.log"
         command = [str(Path(sys.executable).with_name("placement-pci"))]
         if config_file:
             command += ["--config", config_file]
-        command += ["serve", "--bind", f"127.0.0.1:{self.port}", *args]
+        command += ["serve", "--bind", f"{host}:{self.port}", *args]
         environment = {key: value for key, value in os.environ.items()
                        if not key.startswith("PLACEMENT_PCI_")}
         environment.update({"PLACEMENT_PCI_DATABASE_URL": database_url, **(env or {})})

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from placement_pci.cli.context import settings_from
+from placement_pci.cli.context import SettingsError, settings_from
 from placement_pci.settings import Settings
 
 
@@ -39,6 +39,9 @@ def serve(context: click.Context, bind: str | None, workers: int | None,
             self.cfg.set("threads", settings.threads)
             self.cfg.set("worker_connections", settings.worker_connections)
             self.cfg.set("accesslog", "-")
+            # gunicorn's control socket has one path per user: two servers
+            # on a host would fight over it, and serve does not use it.
+            self.cfg.set("control_socket_disable", True)
             self.cfg.set("timeout", 120)
             # Granular candidate queries get long; 8190 is gunicorn's
             # largest bounded request line (its default is 4094).
@@ -69,7 +72,7 @@ def _check_auth(settings: Settings) -> None:
         try:
             auth.keystone_config(settings)
         except ValueError as error:
-            raise click.UsageError(str(error)) from None
+            raise SettingsError(str(error)) from None
     auth.warn_if_exposed(settings)
 
 
