@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from oslo_config import cfg
 
 from placement_pci.http import auth
 from placement_pci.settings import Settings
@@ -72,3 +73,15 @@ def test_noauth2_warning_only_beyond_loopback(caplog, bind, warned):
         auth.warn_if_exposed(Settings(database_url="sqlite://", bind=bind,
                                       auth_strategy="keystone"))
     assert caplog.text == ""
+
+
+def test_the_shipped_keystone_example_loads():
+    example = Path(__file__).resolve().parents[2] / "etc/placement-pci/keystone.ini"
+    settings = Settings.load(example, environ={})
+    assert settings.auth_strategy == "keystone"
+    conf = auth.keystone_config(settings)
+    # What auth_token will read: the section as written.
+    conf.register_opts([cfg.StrOpt("username"), cfg.StrOpt("auth_url")],
+                       group="keystone_authtoken")
+    assert conf.keystone_authtoken.username == "placement"
+    assert conf.keystone_authtoken.auth_url == "http://keystone.example.org/v3"
