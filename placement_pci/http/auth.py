@@ -246,21 +246,15 @@ def authorize() -> None:
             f"Policy does not allow {route_policy.rule} to be performed.")
 
 
-def authenticate_and_authorize() -> None:
-    """Both checks, for callers that run them together."""
-    authenticate()
-    authorize()
-
-
 def warn_if_exposed(settings: Settings) -> None:
     """Say loudly that noauth2 trusts headers when it listens beyond
     loopback: anyone who reaches the port can claim to be admin."""
     if settings.auth_strategy not in ("noauth2", "none"):
         return
-    host = settings.bind.rpartition(":")[0].strip("[]") if ":" in settings.bind \
-        else settings.bind
-    if host.startswith("unix:") or settings.bind.startswith("unix:"):
+    if settings.bind.startswith("unix:"):
         return
+    host = settings.bind.rpartition(":")[0] if ":" in settings.bind else settings.bind
+    host = host.strip("[]")
     try:
         loopback = ipaddress.ip_address(host).is_loopback
     except ValueError:
