@@ -153,26 +153,30 @@ class Keystone:
 
 def start(shared_dir: Path) -> Keystone:
     """Set the shared directory up (once, whoever comes first) and start a
-    Keystone server on a free port for this process."""
+    Keystone server on a free port for this process.  The server boots
+    (keystone's imports take seconds) while the set-up runs."""
     shared_dir.mkdir(parents=True, exist_ok=True)
+    # Replaced atomically: another worker's Keystone may be reading them.
+    _write_atomically(shared_dir / "keystone.conf", KEYSTONE_CONF.format(dir=shared_dir))
+    _write_atomically(shared_dir / "keystone_test_wsgi.py", WSGI_MODULE)
     ready = shared_dir / "ready.json"
-    with filelock.FileLock(str(shared_dir / "setup.lock"), timeout=600):
-        if ready.exists():
-            return _registered(_serve(shared_dir, json.loads(ready.read_text())))
-        (shared_dir / "keystone.conf").write_text(KEYSTONE_CONF.format(dir=shared_dir))
-        (shared_dir / "keystone_test_wsgi.py").write_text(WSGI_MODULE)
-        subprocess.run([sys.executable, "-c", SETUP_SCRIPT,
-                        str(shared_dir / "keystone.conf"), ADMIN_PASSWORD],
-                       check=True, capture_output=True, timeout=600)
-        keystone = _serve(shared_dir, {})
-        try:
-            keystone.ids = _create_identities(keystone.url)
-            _registered(keystone)
-        except BaseException:
-            keystone.stop()
-            raise
-        ready.write_text(json.dumps(keystone.ids))
-        return keystone
+    process, url, log = _launch(shared_dir)
+    try:
+        with filelock.FileLock(str(shared_dir / "setup.lock"), timeout=600):
+            if not ready.exists():
+                subprocess.run([sys.executable, "-c", SETUP_SCRIPT,
+                                str(shared_dir / "keystone.conf"), ADMIN_PASSWORD],
+                               check=True, capture_output=True, timeout=600)
+                _wait_ready(process, url, log)
+                ready.write_text(json.dumps(_create_identities(url)))
+            _wait_ready(process, url, log)
+            keystone = Keystone(directory=shared_dir, url=url, process=process,
+                                ids=json.loads(ready.read_text()))
+            return _registered(keystone)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
 
 
 def _admin_session(url: str) -> tuple[requests.Session, dict]:
@@ -200,30 +204,39 @@ def _registered(keystone: Keystone) -> Keystone:
     return keystone
 
 
-def _serve(shared_dir: Path, ids: dict[str, str]) -> Keystone:
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+def _launch(shared_dir: Path) -> tuple[subprocess.Popen, str, str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log = open(shared_dir / f"gunicorn-{port}.log", "wb")  # noqa: SIM115 - lives with the server
+    log = shared_dir / f"gunicorn-{port}.log"
     env = {**os.environ, "OS_KEYSTONE_CONFIG_FILES": str(shared_dir / "keystone.conf")}
-    process = subprocess.Popen(
-        [_bin("gunicorn"), "--chdir", str(shared_dir), "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--threads", "8", "--timeout", "120",
-         "keystone_test_wsgi:application"],
-        env=env, stdout=log, stderr=subprocess.STDOUT)
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [_bin("gunicorn"), "--chdir", str(shared_dir), "--bind", f"127.0.0.1:{port}",
+             "--workers", "1", "--threads", "8", "--timeout", "120",
+             "keystone_test_wsgi:application"],
+            env=env, stdout=output, stderr=subprocess.STDOUT)
+    return process, url, str(log)
+
+
+def _wait_ready(process: subprocess.Popen, url: str, log: str) -> None:
     deadline = time.monotonic() + 180
     while True:
         if process.poll() is not None:
-            raise RuntimeError(f"keystone exited; see {log.name}")
+            raise RuntimeError(f"keystone exited; see {log}")
         try:
             if requests.get(f"{url}/v3", timeout=60).status_code == 200:
-                break
+                return
         except requests.RequestException:
             pass
         if time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"keystone did not answer on {url}; see {log.name}")
+            raise RuntimeError(f"keystone did not answer on {url}; see {log}")
         time.sleep(0.3)
-    return Keystone(directory=shared_dir, url=url, process=process, ids=ids)
 
 
 def _create_identities(url: str) -> dict[str, str]:
