@@ -3,6 +3,7 @@ being served, and are disconnected after a bounded time (a real
 ``placement-pci serve``: gunicorn, its workers and real sockets)."""
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 
@@ -30,6 +31,25 @@ def _half_body(port: int) -> socket.socket:
     return sock
 
 
+def _trickled_body(port: int) -> socket.socket:
+    """Headers, then a body one byte at a time, each well inside the body
+    timeout (see _trickle): only a deadline for the whole body stops it."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.sendall(b"POST /resource_providers HTTP/1.1\r\nHost: x\r\n"
+                 b"X-Auth-Token: admin\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: 1000\r\n\r\n{")
+    return sock
+
+
+def _trickle(socks: list[socket.socket], seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        for sock in socks:
+            with contextlib.suppress(OSError):
+                sock.send(b" ")
+        time.sleep(0.5)
+
+
 def _closed_by_server(sock: socket.socket, deadline: float) -> bool:
     """Whether the server closes the connection before ``deadline``
     (an answer such as 408 may come first)."""
@@ -52,8 +72,9 @@ def test_stalled_clients_neither_block_others_nor_stay_open(tmp_path, sqlite_dat
     env = {"PLACEMENT_PCI_CLIENT_HEADER_TIMEOUT": str(TIMEOUT_SECONDS),
            "PLACEMENT_PCI_CLIENT_BODY_TIMEOUT": str(TIMEOUT_SECONDS)}
     with Server(tmp_path, database_url=url, env=env) as server:
-        slow = [(_half_request_line if i % 2 else _half_body)(server.port)
-                for i in range(SLOW_CONNECTIONS)]
+        kinds = (_half_request_line, _half_body, _trickled_body)
+        slow = [kinds[i % 3](server.port) for i in range(SLOW_CONNECTIONS)]
+        trickled = slow[2::3]
         try:
             time.sleep(0.5)  # let the server take them all in
             answered = 0
@@ -61,6 +82,12 @@ def test_stalled_clients_neither_block_others_nor_stay_open(tmp_path, sqlite_dat
                 response = requests.get(server.url + "/", timeout=2)
                 answered += response.status_code == 200
             assert answered == PROBES
+            # Trickling clients keep sending, each byte well inside the
+            # per-read timeout, for longer than the whole-body deadline.
+            _trickle(trickled, TIMEOUT_SECONDS * 2)
+            # ... and were cut off meanwhile, not once they went quiet.
+            soon = time.monotonic() + 0.5
+            assert sum(_closed_by_server(sock, soon) for sock in trickled) == len(trickled)
             # Every stalled connection is closed by the server, in bounded time.
             deadline = time.monotonic() + TIMEOUT_SECONDS + 10
             closed = sum(_closed_by_server(sock, deadline) for sock in slow)
