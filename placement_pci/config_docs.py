@@ -36,6 +36,8 @@ def setting_docs() -> list[SettingDoc]:
     """Every setting, in declaration order."""
     docs = []
     for field in dataclasses.fields(Settings):
+        if field.metadata.get("internal"):
+            continue
         shown = field.metadata.get("shown_default")
         if shown is None:
             default = field.default
