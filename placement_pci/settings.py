@@ -119,7 +119,8 @@ class Settings:
     # The ini file the settings were read from ("" when none): the
     # keystone strategy reads its [keystone_authtoken] section.  Not a
     # setting of its own, so the sample and the README do not list it.
-    config_file: str = dataclasses.field(default="", metadata={"internal": True})
+    config_file: str = dataclasses.field(default="", compare=False,
+                                         metadata={"internal": True})
 
     def __post_init__(self) -> None:
         for name, allowed in CHOICES.items():
@@ -147,7 +148,7 @@ class Settings:
             if parser.has_section(INI_SECTION):
                 values.update(parser.items(INI_SECTION))
             values["config_file"] = str(config_file)
-        for field in dataclasses.fields(cls):
+        for field in setting_fields():
             env_name = ENV_PREFIX + field.name.upper()
             if env_name in environ:
                 values[field.name] = environ[env_name]
@@ -193,3 +194,10 @@ def _coerce(cls: type, name: str, value: object) -> object:
                 raise ValueError(
                     f"setting {name!r} must be an integer, got {value!r}") from None
     return value
+
+
+def setting_fields() -> list[dataclasses.Field]:
+    """The operator-facing settings, in declaration order (not the
+    internal ``config_file``, which records where they were read from)."""
+    return [field for field in dataclasses.fields(Settings)
+            if not field.metadata.get("internal")]
