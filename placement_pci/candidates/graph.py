@@ -10,6 +10,7 @@ which providers share with which trees) without scanning everything.
 """
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -19,6 +20,11 @@ from typing import NamedTuple
 
 SHARING_TRAIT = "MISC_SHARES_VIA_AGGREGATE"
 MEMO_SIZE = 512
+LINEAGE_MEMO_SIZE = 256
+
+# Tree versions are unique in the process: a number never stands for two
+# different contents, whichever graph it came from.
+_VERSIONS = itertools.count(1)
 
 
 class Inventory(NamedTuple):
@@ -122,6 +128,12 @@ class ProviderGraph:
         self.by_root = _freeze(by_root)
         self.children = _freeze(children)
         self.has_trees = bool(children)
+        version = next(_VERSIONS)
+        self.root_versions: Mapping[int, int] = MappingProxyType(
+            dict.fromkeys(self.by_root, version))
+        self.epoch = version
+        self._lineage = _Lineage()
+        self._sharing_anchors: dict[int, frozenset[int]] = {}
         self._start_caches()
 
     def _set_trait_names(self, traits: Iterable[str]) -> None:
@@ -134,7 +146,6 @@ class ProviderGraph:
 
     def _start_caches(self) -> None:
         self.sharing_ids = frozenset(self.by_trait.get(SHARING_TRAIT, ()))
-        self._sharing_anchors: dict[int, frozenset[int]] = {}
         # Answers derived from this immutable graph (feasible providers of
         # a group, rendered summaries), kept while the snapshot lives.
         self._memo: OrderedDict[object, object] = OrderedDict()
@@ -151,12 +162,21 @@ class ProviderGraph:
         indexes = {"by_class": dict(self.by_class), "by_trait": dict(self.by_trait),
                    "by_aggregate": dict(self.by_aggregate)}
         edits: dict[tuple[str, str], dict[int, bool]] = {}
+        versions = dict(self.root_versions)
+        version = next(_VERSIONS)
+        sharing_moved = False
         for provider in changed:
             previous = self.providers[provider.id]
             if (previous.parent_id, previous.root_id) != (provider.parent_id,
                                                           provider.root_id):
                 raise ValueError("replacing() cannot move providers")
             providers[provider.id] = provider
+            versions[provider.root_id] = version
+            # Which trees a sharing provider serves follows aggregates and
+            # the sharing trait: a change there touches trees far away.
+            sharing_moved = sharing_moved or (
+                previous.aggregates != provider.aggregates
+                or previous.is_sharing != provider.is_sharing)
             if previous.uuid != provider.uuid:
                 del by_uuid[previous.uuid]
             by_uuid[provider.uuid] = provider
@@ -186,8 +206,52 @@ class ProviderGraph:
         new.by_root = self.by_root
         new.children = self.children
         new.has_trees = self.has_trees
+        new.root_versions = MappingProxyType(versions)
+        new._lineage = self._lineage
+        if sharing_moved or new.ordered_trait_names != self.ordered_trait_names:
+            new.epoch = version
+            new._sharing_anchors = {}
+        else:
+            new.epoch = self.epoch
+            new._sharing_anchors = self._sharing_anchors
         new._start_caches()
         return new
+
+    def lineage_memoized(self, key: object, compute: Callable[[], object]) -> object:
+        """Like ``memoized`` but shared by the graphs ``replacing()``
+        derives from this one (a full build starts afresh): for caches
+        whose entries carry the tree versions they hold for."""
+        return self._lineage.get(key, compute)
+
+    def tree_version(self, root_id: int) -> int | None:
+        """Changes whenever a provider of the tree changes (any field),
+        and never comes back; None for an unknown root."""
+        return self.root_versions.get(root_id)
+
+    def sharing_dependents(self) -> Mapping[int, tuple[int, ...]]:
+        """Root of a tree with sharing providers -> the trees (anchors)
+        those providers serve: the trees to look at again when it
+        changes.  Same for every graph of one epoch."""
+        def compute() -> Mapping[int, tuple[int, ...]]:
+            dependents: dict[int, set[int]] = {}
+            for provider_id in self.sharing_ids:
+                dependents.setdefault(self.providers[provider_id].root_id, set()
+                                      ).update(self.sharing_anchors(provider_id))
+            return {root: tuple(sorted(anchors)) for root, anchors in dependents.items()}
+        return self.lineage_memoized(("sharing dependents", self.epoch), compute)
+
+    def sharing_for(self, anchor: int) -> tuple[int, ...]:
+        """Sharing providers outside the tree of ``anchor`` that serve it."""
+        def compute() -> dict[int, tuple[int, ...]]:
+            served: dict[int, list[int]] = {}
+            for provider_id in sorted(self.sharing_ids):
+                own_root = self.providers[provider_id].root_id
+                for root in self.sharing_anchors(provider_id):
+                    if root != own_root:
+                        served.setdefault(root, []).append(provider_id)
+            return {root: tuple(ids) for root, ids in served.items()}
+        by_anchor = self.lineage_memoized(("sharing for", self.epoch), compute)
+        return by_anchor.get(anchor, ())
 
     def memoized(self, key: object, compute: Callable[[], object]) -> object:
         """``compute()`` once per key for this snapshot (bounded LRU).
@@ -281,6 +345,25 @@ class ProviderGraph:
             cached = frozenset(roots)
             self._sharing_anchors[provider_id] = cached
         return cached
+
+
+class _Lineage:
+    """A bounded LRU shared by one graph and those derived from it."""
+
+    def __init__(self) -> None:
+        self._memo: OrderedDict[object, object] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: object, compute: Callable[[], object]) -> object:
+        with self._lock:
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                return self._memo[key]
+            value = compute()
+            self._memo[key] = value
+            if len(self._memo) > LINEAGE_MEMO_SIZE:
+                self._memo.popitem(last=False)
+            return value
 
 
 def _freeze(mapping: dict) -> Mapping:

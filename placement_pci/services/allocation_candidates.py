@@ -10,13 +10,15 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 
-from placement_pci.candidates.feasibility import group_key
+from placement_pci.candidates.answer_cache import TooLarge, TreeAnswers
+from placement_pci.candidates.feasibility import check_names, group_key
 from placement_pci.candidates.render import render_stream
 from placement_pci.candidates.request_group import CandidateRequest
 from placement_pci.candidates.solver import (
     BREADTH_FIRST,
     ORDERS,
     SolverOptions,
+    answer_bound,
     bounded_answers,
     requested_classes,
 )
@@ -51,22 +53,41 @@ def stream_candidates(database: Database, snapshots: SnapshotCache,
     this returns."""
     options = solver_options(settings, microversion)
     graph = snapshots.graph(database)
-    answers = bounded_answers(graph, request, options)
-    chunks = render_stream(graph, answers, requested_classes(request),
-                           microversion, options.nested_aware)
-    if options.randomize:
-        return chunks
+    if options.randomize or not options.nested_aware:
+        return render_stream(graph, bounded_answers(graph, request, options),
+                             requested_classes(request), microversion,
+                             options.nested_aware)
+    check_names(graph, request)
     bodies: BodyCache = graph.memoized(("bodies",), BodyCache)
     key = (request_key(request), microversion, options)
     body = bodies.get(key)
     if body is not None:
         return iter((body,))
+    # Per-tree answers outlive the snapshot: after a write only the trees
+    # whose version moved are solved and rendered again.
+    trees: TreeAnswers = graph.lineage_memoized(
+        ("tree answers", key),
+        lambda: TreeAnswers(request, microversion, options,
+                            answer_bound(request, options)))
+    if not trees.too_large:
+        try:
+            body = trees.body(graph)
+        except TooLarge:
+            pass
+        else:
+            bodies.put(key, body)
+            return iter((body,))
+    chunks = render_stream(graph, bounded_answers(graph, request, options),
+                           requested_classes(request), microversion,
+                           options.nested_aware)
     return bodies.filling(key, chunks)
 
 
 def request_key(request: CandidateRequest) -> tuple:
-    """Everything that shapes the answer, hashable."""
-    return (tuple((group.suffix, group_key(group)) for group in request.groups),
+    """Everything that shapes the answer, hashable; the order of groups and
+    of their classes too, since it is the order of the JSON members."""
+    return (tuple((group.suffix, tuple(group.resources), group_key(group))
+                  for group in request.groups),
             request.group_policy, request.limit, request.root_required,
             request.root_forbidden, tuple(sorted(
                 tuple(sorted(subtree)) for subtree in request.same_subtree)))
@@ -107,9 +128,11 @@ class BodyCache:
                     kept = None
             yield chunk
         if kept is not None:
-            self._put(key, "".join(kept))
+            self.put(key, "".join(kept))
 
-    def _put(self, key: tuple, body: str) -> None:
+    def put(self, key: tuple, body: str) -> None:
+        if len(body) > self.MAX_BODY:
+            return
         with self._lock:
             if key in self._bodies:
                 return
