@@ -22,6 +22,7 @@ from placement_pci.store.provider_graph import (
     load_graph,
     read_fingerprint,
     refresh_graph,
+    snapshot_read,
 )
 
 
@@ -44,20 +45,23 @@ class SnapshotCache:
         self.loads = 0
 
     def graph(self, database: Database) -> ProviderGraph:
-        """A snapshot at least as new as every write committed before now."""
-        with database.read() as connection:
+        """A snapshot at least as new as every write committed before now.
+
+        One transaction: the fingerprint, and when it moved the rows to
+        refresh from, read after it (in its snapshot on PostgreSQL)."""
+        with snapshot_read(database) as connection:
             fingerprint = read_fingerprint(connection)
-        cached = self._cached.get(database)
-        if cached is not None and cached.fingerprint == fingerprint:
-            return cached.graph
-        with self._lock:
             cached = self._cached.get(database)
             if cached is not None and cached.fingerprint == fingerprint:
                 return cached.graph
-            with database.read() as connection:
-                # Read the fingerprint again, before the rows: a write
-                # landing during the load makes the next request reload.
-                fingerprint = read_fingerprint(connection)
+            with self._lock:
+                current = self._cached.get(database)
+                if current is not cached:
+                    # Another request refreshed meanwhile: it may be newer
+                    # or older than this transaction's view.
+                    if current is not None and current.fingerprint == fingerprint:
+                        return current.graph
+                    cached = current
                 if cached is None or self._loader is not load_graph:
                     graph = self._loader(connection)
                 else:
@@ -65,6 +69,6 @@ class SnapshotCache:
                         connection, cached.graph,
                         changed_sections(cached.fingerprint, fingerprint),
                         (cached.fingerprint, fingerprint))
-            self.loads += 1
-            self._cached[database] = _Cached(fingerprint, graph)
-            return graph
+                self.loads += 1
+                self._cached[database] = _Cached(fingerprint, graph)
+                return graph

@@ -18,6 +18,9 @@ snapshot older than what was committed when it arrived.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -29,6 +32,7 @@ from placement_pci.candidates.graph import (
     ProviderRow,
 )
 from placement_pci.db import tables
+from placement_pci.db.engine import Database
 
 RP = tables.resource_providers
 INV = tables.inventories
@@ -105,6 +109,26 @@ def read_fingerprint(connection: Connection) -> Fingerprint:
     rows = sorted(connection.execute(_FINGERPRINT).all(), key=lambda row: row[0])
     return tuple(tuple(row[1:1 + len(columns)])
                  for row, (_, columns) in zip(rows, _SECTIONS.values()))
+
+
+@contextmanager
+def snapshot_read(database: Database) -> Iterator[Connection]:
+    """A read transaction for the fingerprint and the rows after it.  On
+    PostgreSQL it is REPEATABLE READ, so every statement sees the snapshot
+    the fingerprint saw and a graph read in it matches its fingerprint
+    exactly, which ``refresh_graph`` uses to apply claims and releases as
+    deltas.  Elsewhere it is the usual read transaction."""
+    with database.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        with connection.begin():
+            yield connection
+
+
+def _one_snapshot(connection: Connection) -> bool:
+    return (connection.dialect.name == "postgresql"
+            and connection.get_execution_options().get("isolation_level")
+            == "REPEATABLE READ")
 
 
 def changed_sections(old: Fingerprint, new: Fingerprint) -> set[str]:
@@ -320,6 +344,109 @@ def _provider_details(connection: Connection, provider_ids: list[int],
     return inventories, traits, usages
 
 
+def _number(text: str | None) -> int:
+    return int(text) if text is not None else 0
+
+
+def _section(fingerprint: Fingerprint, name: str, width: int) -> tuple[int, ...]:
+    """The first ``width`` (numeric) values of a section."""
+    values = fingerprint[_SECTION_NAMES.index(name)][:width]
+    return tuple(_number(value) for value in values)
+
+
+_SECTION_NAMES = list(_SECTIONS)
+_USED_PROVIDERS_KEY = ("snapshot", "providers with usage")
+
+
+def _used_providers(graph: ProviderGraph) -> frozenset[int]:
+    return graph.memoized(_USED_PROVIDERS_KEY, lambda: frozenset(
+        pid for pid, provider in graph.providers.items() if provider.usages))
+
+
+def _refresh_usage_deltas(connection: Connection, old: ProviderGraph,
+                          sections: set[str], old_fingerprint: Fingerprint,
+                          new_fingerprint: Fingerprint) -> ProviderGraph | None:
+    """Claims and releases, the writes between any two scheduling
+    requests, applied as deltas: cost grows with the write, not with the
+    cloud.  Needs ``old`` read in the snapshot of ``old_fingerprint``
+    (``snapshot_read``) and allocation ids that are never reused
+    (PostgreSQL sequences).  None when the change is anything else.
+
+    - only new allocation rows (count, sum of ids and of amounts all grew
+      by exactly the rows with an id above the old maximum): those rows
+      and their providers, one indexed query; the providers' generations
+      must account for the whole growth of the generation sum;
+    - fewer allocations and no provider touched (a release): usages
+      re-read in one grouped scan, compared only where usage was or is.
+    """
+    if {"inventories", "provider_traits"} & sections:
+        return None
+    count, used, id_sum, max_id = _section(old_fingerprint, "allocations", 4)
+    new_count, new_used, new_id_sum, _ = _section(new_fingerprint, "allocations", 4)
+    generation_growth = (
+        _section(new_fingerprint, "providers", _GENERATION_SUM + 1)[_GENERATION_SUM]
+        - _section(old_fingerprint, "providers", _GENERATION_SUM + 1)[_GENERATION_SUM])
+    if new_count < count:
+        if generation_growth:
+            return None
+        return _apply_usages(old, _whole_usages(connection))
+    if new_count == count:
+        return None
+    rows = connection.execute(
+        sa.select(ALLOC.c.id, ALLOC.c.resource_provider_id, RC.c.name, ALLOC.c.used,
+                  RP.c.generation, RP.c.name)
+        .join(RC, RC.c.id == ALLOC.c.resource_class_id)
+        .join(RP, RP.c.id == ALLOC.c.resource_provider_id)
+        .where(ALLOC.c.id > max_id)).all()
+    if (len(rows) != new_count - count
+            or sum(row[0] for row in rows) != new_id_sum - id_sum
+            or sum(row[3] for row in rows) != new_used - used):
+        return None
+    bumped: dict[int, tuple[int, str]] = {}
+    added: dict[int, dict[str, int]] = {}
+    for _, provider_id, resource_class, amount, generation, name in rows:
+        if provider_id not in old.providers:
+            return None
+        bumped[provider_id] = (generation, name)
+        per_class = added.setdefault(provider_id, {})
+        per_class[resource_class] = per_class.get(resource_class, 0) + amount
+    if sum(generation - old.providers[pid].generation
+           for pid, (generation, _) in bumped.items()) != generation_growth:
+        return None   # some other provider moved too
+    replaced = []
+    for provider_id, (generation, name) in bumped.items():
+        previous = old.providers[provider_id]
+        usages = dict(previous.usages)
+        for resource_class, amount in added[provider_id].items():
+            usages[resource_class] = usages.get(resource_class, 0) + amount
+        replaced.append(previous._replace(generation=generation, name=name,
+                                          usages=usages))
+    graph = old.replacing(replaced)
+    used_before = _used_providers(old)
+    graph.memoized(_USED_PROVIDERS_KEY, lambda: used_before | bumped.keys())
+    return graph
+
+
+def _whole_usages(connection: Connection) -> dict[int, dict[str, int]]:
+    usages: dict[int, dict[str, int]] = {}
+    for provider_id, resource_class, used in _usage_rows(connection):
+        usages.setdefault(provider_id, {})[resource_class] = used
+    return usages
+
+
+def _apply_usages(old: ProviderGraph, usages: dict[int, dict[str, int]]
+                  ) -> ProviderGraph:
+    """``old`` with every provider's usages as given (absent: none)."""
+    replaced = [old.providers[pid]._replace(usages=usages.get(pid, {}))
+                for pid in _used_providers(old) | usages.keys()
+                if pid in old.providers
+                and old.providers[pid].usages != usages.get(pid, {})]
+    graph = old.replacing(replaced)
+    graph.memoized(_USED_PROVIDERS_KEY, lambda: frozenset(
+        pid for pid in usages if pid in old.providers))
+    return graph
+
+
 def refresh_graph(connection: Connection, old: ProviderGraph,
                   sections: set[str],
                   fingerprints: tuple[Fingerprint, Fingerprint] | None = None
@@ -340,7 +467,11 @@ def refresh_graph(connection: Connection, old: ProviderGraph,
         # bumped on the new provider is what shows.
         sections = sections | {"allocations"}
     if fingerprints is not None and _only_generations_moved(*fingerprints):
-        graph = _refresh_bumped(connection, old, sections)
+        graph = None
+        if _one_snapshot(connection):
+            graph = _refresh_usage_deltas(connection, old, sections, *fingerprints)
+        if graph is None:
+            graph = _refresh_bumped(connection, old, sections)
         if graph is not None:
             return graph
     rows = _provider_rows(connection)
