@@ -157,12 +157,14 @@ class ProviderGraph:
         themselves (same ids, same place in their tree), indexes updated
         only where those providers' classes, traits or aggregates moved."""
         new = ProviderGraph.__new__(ProviderGraph)
-        providers = dict(self.providers)
-        by_uuid = dict(self.by_uuid)
-        indexes = {"by_class": dict(self.by_class), "by_trait": dict(self.by_trait),
-                   "by_aggregate": dict(self.by_aggregate)}
+        # mappingproxy.copy() copies the dict underneath at C speed, where
+        # dict(proxy) would look every key up (milliseconds at 10^4).
+        providers = self.providers.copy()
+        by_uuid = self.by_uuid.copy()
+        indexes = {"by_class": self.by_class.copy(), "by_trait": self.by_trait.copy(),
+                   "by_aggregate": self.by_aggregate.copy()}
         edits: dict[tuple[str, str], dict[int, bool]] = {}
-        versions = dict(self.root_versions)
+        versions = self.root_versions.copy()
         version = next(_VERSIONS)
         sharing_moved = False
         for provider in changed:

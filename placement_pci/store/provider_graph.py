@@ -85,30 +85,105 @@ def _sections() -> dict[str, tuple[sa.Table, list[sa.ColumnElement]]]:
 
 
 _SECTIONS = _sections()
-def _fingerprint_query() -> sa.CompoundSelect:
+_WIDTH = max(len(columns) for _, columns in _SECTIONS.values())
+
+
+def _text_row(tag: int, values: list[sa.ColumnElement]) -> list[sa.ColumnElement]:
+    """A row of the fingerprint statement: its tag, then text columns."""
+    texts = [sa.cast(value, sa.String) for value in values]
+    texts += [sa.cast(sa.null(), sa.String)] * (_WIDTH - len(values))
+    return [sa.literal_column(str(tag)).label("section"),
+            *[text.label(f"c{position}") for position, text in enumerate(texts)]]
+
+
+def _fingerprint_selects() -> list[sa.Select]:
     """One row per section, one scan per table, as a UNION ALL of text
     columns: cheap to plan (an 8-way join of aggregates costs PostgreSQL
     more to plan than to run)."""
-    width = max(len(columns) for _, columns in _SECTIONS.values())
-    selects = []
-    for index, (table, columns) in enumerate(_SECTIONS.values()):
-        values = [sa.cast(column, sa.String) for column in columns]
-        values += [sa.cast(sa.null(), sa.String)] * (width - len(columns))
-        selects.append(sa.select(
-            sa.literal_column(str(index)).label("section"),
-            *[value.label(f"c{position}") for position, value in enumerate(values)]
-        ).select_from(table))
-    return sa.union_all(*selects)
+    return [sa.select(*_text_row(index, columns)).select_from(table)
+            for index, (table, columns) in enumerate(_SECTIONS.values())]
 
 
-_FINGERPRINT = _fingerprint_query()
+_FINGERPRINT = sa.union_all(*_fingerprint_selects())
+# Row sets that can ride along with the fingerprint in its statement.
+_NEW_ALLOCATIONS_TAG, _USAGES_TAG = 100, 101
+_ALLOCATIONS_AFTER = sa.bindparam("allocations_after", type_=sa.Integer)
+_WITH_NEW_ALLOCATIONS = sa.union_all(*_fingerprint_selects(), sa.select(*_text_row(
+    _NEW_ALLOCATIONS_TAG,
+    [ALLOC.c.id, ALLOC.c.resource_provider_id, RC.c.name, ALLOC.c.used,
+     RP.c.generation, RP.c.name]))
+    .join_from(ALLOC, RC, RC.c.id == ALLOC.c.resource_class_id)
+    .join(RP, RP.c.id == ALLOC.c.resource_provider_id)
+    .where(ALLOC.c.id > _ALLOCATIONS_AFTER))
+_WITH_USAGES = sa.union_all(*_fingerprint_selects(), sa.select(*_text_row(
+    _USAGES_TAG, [ALLOC.c.resource_provider_id, RC.c.name, sa.func.sum(ALLOC.c.used)]))
+    .join_from(ALLOC, RC, RC.c.id == ALLOC.c.resource_class_id)
+    .group_by(ALLOC.c.resource_provider_id, RC.c.name))
+
+
+def _split(rows: list) -> tuple[Fingerprint, list]:
+    sections = sorted((row for row in rows if row[0] < len(_SECTIONS)),
+                      key=lambda row: row[0])
+    fingerprint = tuple(tuple(row[1:1 + len(columns)])
+                        for row, (_, columns) in zip(sections, _SECTIONS.values()))
+    return fingerprint, [row[1:] for row in rows if row[0] >= len(_SECTIONS)]
 
 
 def read_fingerprint(connection: Connection) -> Fingerprint:
     """One round trip: a tuple per section, in ``_SECTIONS`` order."""
-    rows = sorted(connection.execute(_FINGERPRINT).all(), key=lambda row: row[0])
-    return tuple(tuple(row[1:1 + len(columns)])
-                 for row, (_, columns) in zip(rows, _SECTIONS.values()))
+    return _split(connection.execute(_FINGERPRINT).all())[0]
+
+
+NewAllocation = tuple[int, int, str, int, int, str]
+
+
+def _read_with_new_allocations(connection: Connection, after_id: int
+                               ) -> tuple[Fingerprint, list[NewAllocation]]:
+    """The fingerprint and, in the same statement (so the same snapshot),
+    the allocation rows with an id above ``after_id`` with their
+    providers' generation and name (by the primary key: cheap)."""
+    fingerprint, rows = _split(connection.execute(
+        _WITH_NEW_ALLOCATIONS, {"allocations_after": after_id}).all())
+    return fingerprint, [(int(aid), int(pid), rc, int(used), int(generation), name)
+                         for aid, pid, rc, used, generation, name, *_ in rows]
+
+
+def _read_with_usages(connection: Connection
+                      ) -> tuple[Fingerprint, dict[int, dict[str, int]]]:
+    fingerprint, rows = _split(connection.execute(_WITH_USAGES).all())
+    usages: dict[int, dict[str, int]] = {}
+    for provider_id, resource_class, used, *_ in rows:
+        usages.setdefault(int(provider_id), {})[resource_class] = int(used)
+    return fingerprint, usages
+
+
+def quick_refresh(database: Database, fingerprint: Fingerprint, graph: ProviderGraph
+                  ) -> tuple[Fingerprint, ProviderGraph | None]:
+    """The common case on PostgreSQL, in single statements without a
+    transaction around them (each statement is one snapshot by itself):
+    the fingerprint, with the allocations added since ``fingerprint``
+    riding along.  Unchanged: ``graph`` itself; only claims: ``graph``
+    with them applied; only releases: one more statement, fingerprint and
+    usages.  ``(new fingerprint, None)`` when the change needs more
+    (``refresh_graph`` in a ``snapshot_read``).  ``graph`` must match
+    ``fingerprint`` exactly (read in its snapshot)."""
+    after_id = _section(fingerprint, "allocations", 4)[3]
+    with database.engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        new, added = _read_with_new_allocations(connection, after_id)
+        if new == fingerprint:
+            return fingerprint, graph
+        if not _only_generations_moved(fingerprint, new):
+            return new, None
+        if {"inventories", "provider_traits"} & changed_sections(fingerprint, new):
+            return new, None
+        count = _section(fingerprint, "allocations", 1)[0]
+        if _section(new, "allocations", 1)[0] > count:
+            return new, _apply_new_allocations(graph, fingerprint, new, added)
+        new, usages = _read_with_usages(connection)
+        if changed_sections(fingerprint, new) != {"allocations"}:
+            return new, None
+        return new, _apply_usages(graph, usages)
 
 
 @contextmanager
@@ -381,23 +456,36 @@ def _refresh_usage_deltas(connection: Connection, old: ProviderGraph,
     """
     if {"inventories", "provider_traits"} & sections:
         return None
-    count, used, id_sum, max_id = _section(old_fingerprint, "allocations", 4)
-    new_count, new_used, new_id_sum, _ = _section(new_fingerprint, "allocations", 4)
-    generation_growth = (
-        _section(new_fingerprint, "providers", _GENERATION_SUM + 1)[_GENERATION_SUM]
-        - _section(old_fingerprint, "providers", _GENERATION_SUM + 1)[_GENERATION_SUM])
+    count, max_id = (_section(old_fingerprint, "allocations", 4)[index] for index in (0, 3))
+    new_count = _section(new_fingerprint, "allocations", 1)[0]
     if new_count < count:
-        if generation_growth:
+        if sections != {"allocations"}:
             return None
         return _apply_usages(old, _whole_usages(connection))
     if new_count == count:
         return None
-    rows = connection.execute(
+    rows = [tuple(row) for row in connection.execute(
         sa.select(ALLOC.c.id, ALLOC.c.resource_provider_id, RC.c.name, ALLOC.c.used,
                   RP.c.generation, RP.c.name)
         .join(RC, RC.c.id == ALLOC.c.resource_class_id)
         .join(RP, RP.c.id == ALLOC.c.resource_provider_id)
-        .where(ALLOC.c.id > max_id)).all()
+        .where(ALLOC.c.id > max_id)).all()]
+    return _apply_new_allocations(old, old_fingerprint, new_fingerprint, rows)
+
+
+def _apply_new_allocations(old: ProviderGraph, old_fingerprint: Fingerprint,
+                           new_fingerprint: Fingerprint, rows: list[NewAllocation]
+                           ) -> ProviderGraph | None:
+    """``old`` plus the allocation rows added since ``old_fingerprint``
+    (with their providers' new generation and name), when they are the
+    whole change: the allocation count and sums of ids and amounts grew
+    by exactly these rows, and the providers' generations account for the
+    whole growth of the generation sum.  None otherwise."""
+    count, used, id_sum, _ = _section(old_fingerprint, "allocations", 4)
+    new_count, new_used, new_id_sum, _ = _section(new_fingerprint, "allocations", 4)
+    generation_growth = (
+        _section(new_fingerprint, "providers", _GENERATION_SUM + 1)[_GENERATION_SUM]
+        - _section(old_fingerprint, "providers", _GENERATION_SUM + 1)[_GENERATION_SUM])
     if (len(rows) != new_count - count
             or sum(row[0] for row in rows) != new_id_sum - id_sum
             or sum(row[3] for row in rows) != new_used - used):

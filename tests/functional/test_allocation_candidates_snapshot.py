@@ -186,3 +186,29 @@ def test_claims_and_releases_applied_as_deltas_equal_a_full_load(
         refreshed = refresh_graph(connection, old, changed_sections(before, after),
                                   (before, after))
         assert content(refreshed) == full
+
+
+def test_claims_and_releases_need_no_transaction_refresh_on_postgresql(database,
+                                                                       monkeypatch):
+    from placement_pci.services import snapshot_cache
+
+    if database.backend != "postgresql":
+        pytest.skip("single-statement refresh is PostgreSQL's")
+    api = ApiClient(make_app(database).test_client())
+    cn1 = add_provider(api, "cn1", inventory={"VCPU": 8})
+    child = add_provider(api, "child", "cn1", {"VCPU": 2})
+    cache = SnapshotCache()
+    cache.graph(database)
+
+    def no_refresh(*_args, **_kwargs):
+        raise AssertionError("claims and releases should not need refresh_graph")
+
+    monkeypatch.setattr(snapshot_cache, "refresh_graph", no_refresh)
+    consumers = [_claim(api, cn1, 2), _claim(api, child, 1), _claim(api, cn1, 1)]
+    for consumer in [None, *consumers]:
+        if consumer is not None:
+            assert api.delete(f"/allocations/{consumer}").status_code == 204
+        graph = cache.graph(database)
+        with database.read() as connection:
+            assert content(graph) == content(load_graph(connection))
+    assert cache.loads == 1 + 1 + len(consumers)   # the claims at once, each release
