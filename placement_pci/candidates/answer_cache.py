@@ -71,6 +71,9 @@ class _Tree:
     shared_keys: list[tuple | None] = field(default_factory=list)
     complete: bool = False
     chars: int = 0
+    has_shared_only: bool = False
+    # Trees other than the anchor's that the answers use.
+    other_roots: frozenset[int] = frozenset()
 
 
 class TreeAnswers:
@@ -174,6 +177,8 @@ class TreeAnswers:
                 raise TooLarge
         self._chars += chars - tree.chars
         tree.rendered, tree.roots, tree.shared_keys = rendered, roots, shared_keys
+        tree.has_shared_only = any(key is not None for key in shared_keys)
+        tree.other_roots = frozenset().union(*(r for r in roots if r is not None))
         tree.chars = chars
         tree.complete = cap is None or len(rendered) < cap
         return tree
@@ -181,6 +186,11 @@ class TreeAnswers:
     def _assemble(self, graph: ProviderGraph) -> tuple[list[str], set[int]]:
         """The answers in the solver's order, and the trees they use."""
         bound = self.bound
+        if bound is None:
+            trees = [(anchor, self._answers_of(graph, anchor, 0))
+                     for anchor in self._anchors]
+            if not any(tree.has_shared_only for _, tree in trees):
+                return self._everything(trees)
         answers: list[str] = []
         used_roots: set[int] = set()
         seen_shared: set[tuple] = set()
@@ -224,6 +234,22 @@ class TreeAnswers:
             active = still_active
             index += 1
         return answers, used_roots
+
+    def _everything(self, trees: list[tuple[int, _Tree]]) -> tuple[list[str], set[int]]:
+        """Every answer of every tree, none to drop as a duplicate: the
+        interleaving at C speed."""
+        used_roots: set[int] = set()
+        for anchor, tree in trees:
+            if tree.rendered:
+                used_roots.add(anchor)
+                used_roots.update(tree.other_roots)
+        lists = [tree.rendered for _, tree in trees if tree.rendered]
+        if self.options.order == DEPTH_FIRST:
+            return list(itertools.chain.from_iterable(lists)), used_roots
+        gap = None
+        return ([text for text in itertools.chain.from_iterable(
+            itertools.zip_longest(*lists, fillvalue=gap)) if text is not gap],
+                used_roots)
 
 
 def tree_summaries(graph: ProviderGraph, roots: list[int],
