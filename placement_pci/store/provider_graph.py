@@ -52,7 +52,10 @@ def _sections() -> dict[str, tuple[sa.Table, list[sa.ColumnElement]]]:
     big = sa.BigInteger
 
     def total(column: sa.ColumnElement) -> sa.ColumnElement:
-        return sa.func.coalesce(sa.func.sum(sa.cast(column, big)), 0)
+        # sum() of a 4-byte integer is an 8-byte one (no overflow at any
+        # size here); PostgreSQL sums 8-byte integers as numeric, several
+        # times slower, so the column is not cast up.
+        return sa.func.coalesce(sa.func.sum(column), 0)
 
     count = sa.func.count
     return {
