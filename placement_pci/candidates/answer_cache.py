@@ -5,9 +5,10 @@ after it most of an answer is still right: ``TreeAnswers`` keeps, for one
 request shape, each tree's options, its allocation requests already
 rendered as JSON and the trees they use, and after a new snapshot it
 recomputes only the trees whose version moved (``ProviderGraph.
-tree_version``; a change to a sharing provider moves the trees it
-serves).  A response is then mostly a concatenation of cached fragments;
-provider summaries are cached per tree the same way.
+tree_version``).  A change to a sharing provider also moves the trees it
+serves, unless what they see of it stays the same
+(``sharing_signature``).  A response is then mostly a concatenation of
+cached fragments; provider summaries are cached per tree the same way.
 
 The body equals what ``render.render_stream`` makes of
 ``solver.bounded_answers`` on the same graph, byte for byte: the same
@@ -28,6 +29,7 @@ from placement_pci.candidates.feasibility import (
     AnchorOptions,
     all_anchor_options,
     anchor_options,
+    sharing_signature,
 )
 from placement_pci.candidates.graph import ProviderGraph
 from placement_pci.candidates.render import (
@@ -92,6 +94,8 @@ class TreeAnswers:
         self._versions: Mapping[int, int] = {}
         self._trees: dict[int, _Tree] = {}
         self._anchors: list[int] = []      # sorted keys of _trees
+        # sharing provider -> what other trees see of it (sharing_signature)
+        self._signatures: dict[int, tuple | None] = {}
         self._chars = 0
         self.too_large = False
 
@@ -117,10 +121,15 @@ class TreeAnswers:
         changed |= self._versions.keys() - versions.keys()
         if not changed:
             return
-        dependents = graph.sharing_dependents()
+        limit = self.whole_graph_share * max(len(versions), 1)
+        if len(changed) > limit:
+            self._reset(graph)
+            return
         for root in list(changed):
-            changed.update(dependents.get(root, ()))
-        if len(changed) > self.whole_graph_share * max(len(versions), 1):
+            for provider_id in graph.tree_of(root):
+                if provider_id in graph.sharing_ids:
+                    changed |= self._served_anew(graph, provider_id)
+        if len(changed) > limit:
             self._reset(graph)
             return
         for root in changed:
@@ -135,6 +144,16 @@ class TreeAnswers:
         # Graphs never change: holding the mapping is holding a copy.
         self._versions = versions
 
+    def _served_anew(self, graph: ProviderGraph, provider_id: int) -> frozenset[int]:
+        """The trees to look at again after a sharing provider changed:
+        none when what they see of it is as before."""
+        signature = sharing_signature(graph, self.request, provider_id)
+        before = self._signatures.get(provider_id)
+        self._signatures[provider_id] = signature
+        if signature is not None and signature == before:
+            return frozenset()
+        return graph.sharing_anchors(provider_id)
+
     def _reset(self, graph: ProviderGraph) -> None:
         self._trees = {anchor: _Tree(options) for anchor, options
                        in all_anchor_options(graph, self.request).items()}
@@ -142,6 +161,8 @@ class TreeAnswers:
         self._chars = 0
         self._epoch = graph.epoch
         self._versions = graph.root_versions
+        self._signatures = {provider_id: sharing_signature(graph, self.request, provider_id)
+                            for provider_id in graph.sharing_ids}
 
     # -- answers ----------------------------------------------------------------
 

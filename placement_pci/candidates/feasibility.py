@@ -266,6 +266,28 @@ def anchor_options(graph: ProviderGraph, request: CandidateRequest,
     return unsuffixed, granular
 
 
+def sharing_signature(graph: ProviderGraph, request: CandidateRequest,
+                      provider_id: int) -> tuple | None:
+    """What the other trees a sharing provider serves see of it, for a
+    request of the unsuffixed group only: its traits and, per class,
+    whether it may serve it.  Equal signatures, equal options and answers
+    for those trees (aggregates move the graph's epoch instead).  None
+    when the request has suffixed groups: their search also weighs the
+    provider's usage against amounts merged over groups."""
+    if any(not group.is_unsuffixed for group in request.groups):
+        return None
+    provider = graph.providers[provider_id]
+    parts: list[object] = [provider.traits]
+    for group in request.groups:
+        tree_root = _tree_root(graph, group)
+        parts.append(_shares_unsuffixed(provider, group, tree_root))
+        parts.append(tuple(
+            rc in provider.inventories
+            and _may_serve_unsuffixed(provider, rc, amount, group, tree_root)
+            for rc, amount in group.resources.items()))
+    return tuple(parts)
+
+
 def _root_allowed(root: Provider, request: CandidateRequest) -> bool:
     """``allowed_roots`` for one root."""
     return (request.root_required <= root.traits

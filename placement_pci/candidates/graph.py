@@ -230,18 +230,6 @@ class ProviderGraph:
         and never comes back; None for an unknown root."""
         return self.root_versions.get(root_id)
 
-    def sharing_dependents(self) -> Mapping[int, tuple[int, ...]]:
-        """Root of a tree with sharing providers -> the trees (anchors)
-        those providers serve: the trees to look at again when it
-        changes.  Same for every graph of one epoch."""
-        def compute() -> Mapping[int, tuple[int, ...]]:
-            dependents: dict[int, set[int]] = {}
-            for provider_id in self.sharing_ids:
-                dependents.setdefault(self.providers[provider_id].root_id, set()
-                                      ).update(self.sharing_anchors(provider_id))
-            return {root: tuple(sorted(anchors)) for root, anchors in dependents.items()}
-        return self.lineage_memoized(("sharing dependents", self.epoch), compute)
-
     def sharing_for(self, anchor: int) -> tuple[int, ...]:
         """Sharing providers outside the tree of ``anchor`` that serve it."""
         def compute() -> dict[int, tuple[int, ...]]:

@@ -137,3 +137,31 @@ def test_one_claim_recomputes_one_tree(monkeypatch):
     assert asked == [roots[7]]
     assert body == fresh_body(graph, request, (1, 39), SolverOptions())
     assert body.count('"CUSTOM_GPU": 1') == 59
+
+
+def test_a_claim_that_leaves_a_sharing_provider_fitting_recomputes_only_its_tree(
+        monkeypatch):
+    from placement_pci.candidates import answer_cache
+
+    builder, roots, shared = _sharing_cloud(60)
+    graph = builder.graph()
+    request = CandidateRequest(groups=[RequestGroup(resources={"VCPU": 1, "DISK_GB": 50})])
+    trees = TreeAnswers(request, (1, 39), SolverOptions(), None)
+    trees.whole_graph_share = 1.0   # tree by tree, however many
+    trees.body(graph)
+    asked = []
+    real = answer_cache.anchor_options
+    monkeypatch.setattr(answer_cache, "anchor_options",
+                        lambda g, r, anchor: asked.append(anchor) or real(g, r, anchor))
+    provider = graph.providers[shared]
+    graph = graph.replacing([provider._replace(usages={"DISK_GB": 40}, generation=1)])
+    body = trees.body(graph)
+    assert asked == [shared]
+    assert body == fresh_body(graph, request, (1, 39), SolverOptions())
+    assert '"used": 40' in body
+    # No longer fitting: every tree it served is asked again.
+    graph = graph.replacing([provider._replace(usages={"DISK_GB": 60}, generation=2)])
+    asked.clear()
+    body = trees.body(graph)
+    assert sorted(asked) == sorted({shared, *graph.sharing_anchors(shared)})
+    assert body == fresh_body(graph, request, (1, 39), SolverOptions())
