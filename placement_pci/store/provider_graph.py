@@ -118,11 +118,14 @@ _WITH_NEW_ALLOCATIONS = sa.union_all(*_fingerprint_selects(), sa.select(*_text_r
     .join_from(ALLOC, RC, RC.c.id == ALLOC.c.resource_class_id)
     .join(RP, RP.c.id == ALLOC.c.resource_provider_id)
     .where(ALLOC.c.id > _ALLOCATIONS_AFTER))
-_WITH_USAGES = sa.union_all(*_fingerprint_selects(), sa.select(*_text_row(
-    _USAGES_TAG, [ALLOC.c.resource_provider_id, RC.c.name, sa.func.sum(ALLOC.c.used)]))
+_ALLOCATIONS_SECTION = _SECTIONS["allocations"]
+_ALLOCATIONS_AND_USAGES = sa.union_all(
+    sa.select(*_text_row(list(_SECTIONS).index("allocations"),
+                         _ALLOCATIONS_SECTION[1])).select_from(_ALLOCATIONS_SECTION[0]),
+    sa.select(*_text_row(
+        _USAGES_TAG, [ALLOC.c.resource_provider_id, RC.c.name, sa.func.sum(ALLOC.c.used)]))
     .join_from(ALLOC, RC, RC.c.id == ALLOC.c.resource_class_id)
     .group_by(ALLOC.c.resource_provider_id, RC.c.name))
-
 
 def _split(rows: list) -> tuple[Fingerprint, list]:
     sections = sorted((row for row in rows if row[0] < len(_SECTIONS)),
@@ -151,13 +154,20 @@ def _read_with_new_allocations(connection: Connection, after_id: int
                          for aid, pid, rc, used, generation, name, *_ in rows]
 
 
-def _read_with_usages(connection: Connection
-                      ) -> tuple[Fingerprint, dict[int, dict[str, int]]]:
-    fingerprint, rows = _split(connection.execute(_WITH_USAGES).all())
+def _read_allocations_and_usages(connection: Connection
+                                 ) -> tuple[tuple, dict[int, dict[str, int]]]:
+    """The allocations section of the fingerprint and every provider's
+    usage, in one statement: one scan of the allocation table."""
+    section: tuple = ()
     usages: dict[int, dict[str, int]] = {}
-    for provider_id, resource_class, used, *_ in rows:
-        usages.setdefault(int(provider_id), {})[resource_class] = int(used)
-    return fingerprint, usages
+    width = len(_ALLOCATIONS_SECTION[1])
+    for tag, *values in connection.execute(_ALLOCATIONS_AND_USAGES).all():
+        if tag == _USAGES_TAG:
+            provider_id, resource_class, used = values[:3]
+            usages.setdefault(int(provider_id), {})[resource_class] = int(used)
+        else:
+            section = tuple(values[:width])
+    return section, usages
 
 
 def quick_refresh(database: Database, fingerprint: Fingerprint, graph: ProviderGraph
@@ -166,10 +176,11 @@ def quick_refresh(database: Database, fingerprint: Fingerprint, graph: ProviderG
     transaction around them (each statement is one snapshot by itself):
     the fingerprint, with the allocations added since ``fingerprint``
     riding along.  Unchanged: ``graph`` itself; only claims: ``graph``
-    with them applied; only releases: one more statement, fingerprint and
-    usages.  ``(new fingerprint, None)`` when the change needs more
-    (``refresh_graph`` in a ``snapshot_read``).  ``graph`` must match
-    ``fingerprint`` exactly (read in its snapshot)."""
+    with them applied; only releases: one more statement over the
+    allocation table (its fingerprint section and the usages).  ``(new
+    fingerprint, None)`` when the change needs more (``refresh_graph`` in
+    a ``snapshot_read``).  ``graph`` must hold exactly what each section
+    of ``fingerprint`` describes (read in the same snapshot as it)."""
     after_id = _section(fingerprint, "allocations", 4)[3]
     with database.engine.connect() as connection:
         connection = connection.execution_options(isolation_level="AUTOCOMMIT")
@@ -183,9 +194,14 @@ def quick_refresh(database: Database, fingerprint: Fingerprint, graph: ProviderG
         count = _section(fingerprint, "allocations", 1)[0]
         if _section(new, "allocations", 1)[0] > count:
             return new, _apply_new_allocations(graph, fingerprint, new, added)
-        new, usages = _read_with_usages(connection)
         if changed_sections(fingerprint, new) != {"allocations"}:
             return new, None
+        # Releases: the allocation table alone, read again with the usages.
+        # The other sections stay as read above, and so does the graph:
+        # a write landing in between shows in them at the next request.
+        section, usages = _read_allocations_and_usages(connection)
+        index = _SECTION_NAMES.index("allocations")
+        new = (*new[:index], section, *new[index + 1:])
         return new, _apply_usages(graph, usages)
 
 
