@@ -52,8 +52,9 @@ from placement_pci.candidates.solver import (
 # asking each tree alone.
 WHOLE_GRAPH_SHARE = 0.05
 # Past this many characters of rendered answers a request shape is not
-# kept: it is streamed as before, and asked again from scratch.
-MAX_KEPT_CHARS = 16 * 1024 * 1024
+# kept: it is streamed as before, and asked again from scratch.  With
+# graph.KEPT_ANSWERS_SIZE shapes this bounds a worker's kept answers.
+MAX_KEPT_CHARS = 8 * 1024 * 1024
 
 
 class TooLarge(Exception):

@@ -21,6 +21,9 @@ from typing import NamedTuple
 SHARING_TRAIT = "MISC_SHARES_VIA_AGGREGATE"
 MEMO_SIZE = 512
 LINEAGE_MEMO_SIZE = 256
+# Kept answers are the big lineage entries (up to answer_cache.
+# MAX_KEPT_CHARS each): fewer of them, in their own LRU.
+KEPT_ANSWERS_SIZE = 24
 
 # Tree versions are unique in the process: a number never stands for two
 # different contents, whichever graph it came from.
@@ -132,7 +135,8 @@ class ProviderGraph:
         self.root_versions: Mapping[int, int] = MappingProxyType(
             dict.fromkeys(self.by_root, version))
         self.epoch = version
-        self._lineage = _Lineage()
+        self._lineage = _Lineage(LINEAGE_MEMO_SIZE)
+        self._kept_answers = _Lineage(KEPT_ANSWERS_SIZE)
         self._sharing_anchors: dict[int, frozenset[int]] = {}
         self._start_caches()
 
@@ -210,6 +214,7 @@ class ProviderGraph:
         new.has_trees = self.has_trees
         new.root_versions = MappingProxyType(versions)
         new._lineage = self._lineage
+        new._kept_answers = self._kept_answers
         if sharing_moved or new.ordered_trait_names != self.ordered_trait_names:
             new.epoch = version
             new._sharing_anchors = {}
@@ -224,6 +229,11 @@ class ProviderGraph:
         derives from this one (a full build starts afresh): for caches
         whose entries carry the tree versions they hold for."""
         return self._lineage.get(key, compute)
+
+    def kept_answers(self, key: object, compute: Callable[[], object]) -> object:
+        """``lineage_memoized`` for per-request-shape answer caches, in an
+        LRU of their own (KEPT_ANSWERS_SIZE shapes)."""
+        return self._kept_answers.get(key, compute)
 
     def tree_version(self, root_id: int) -> int | None:
         """Changes whenever a provider of the tree changes (any field),
@@ -340,7 +350,8 @@ class ProviderGraph:
 class _Lineage:
     """A bounded LRU shared by one graph and those derived from it."""
 
-    def __init__(self) -> None:
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
         self._memo: OrderedDict[object, object] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -351,7 +362,7 @@ class _Lineage:
                 return self._memo[key]
             value = compute()
             self._memo[key] = value
-            if len(self._memo) > LINEAGE_MEMO_SIZE:
+            if len(self._memo) > self._capacity:
                 self._memo.popitem(last=False)
             return value
 

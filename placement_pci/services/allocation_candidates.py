@@ -65,7 +65,7 @@ def stream_candidates(database: Database, snapshots: SnapshotCache,
         return iter((body,))
     # Per-tree answers outlive the snapshot: after a write only the trees
     # whose version moved are solved and rendered again.
-    trees: TreeAnswers = graph.lineage_memoized(
+    trees: TreeAnswers = graph.kept_answers(
         ("tree answers", key),
         lambda: TreeAnswers(request, microversion, options,
                             answer_bound(request, options)))

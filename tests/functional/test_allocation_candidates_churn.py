@@ -138,3 +138,22 @@ def test_a_claim_is_visible_at_once_to_another_worker_under_churn(api, database)
         other_db.dispose()
         churn_db.dispose()
     assert not failures
+
+
+def test_answers_too_large_to_keep_are_streamed_whole(api, database, monkeypatch):
+    from placement_pci.candidates import answer_cache
+
+    _cloud(api, 4)
+    query = QUERIES[1]
+    expected = _body(database, SnapshotCache(), query)
+    monkeypatch.setattr(answer_cache, "MAX_KEPT_CHARS", 300)
+    kept = SnapshotCache()
+    for _ in range(2):
+        assert _body(database, kept, query) == expected
+        consumer = str(uuid.uuid4())
+        assert _claim(api, {provider_uuid("h1"): {"resources": {"VCPU": 1}}},
+                      consumer) == 204
+        monkeypatch.setattr(answer_cache, "MAX_KEPT_CHARS", 10**9)
+        expected = _body(database, SnapshotCache(), query)
+        monkeypatch.setattr(answer_cache, "MAX_KEPT_CHARS", 300)
+    assert _body(database, kept, query) == expected
