@@ -9,9 +9,14 @@
 #                    [--workers 2] [--pg postgresql://postgres@127.0.0.1:5432]
 #                    [--upstream-venv /tmp/upstream-placement]
 #                    [--queries LIST] [--large-queries LIST] [--churn]
+#                    [--suite] [--bulk-ours]
 #
 # --churn makes bench/run.py claim or free one VCPU before every timed
 # request (see bench/README.md).
+# --suite runs bench/suite.py instead of bench/run.py: static, churn,
+# scheduler loop and last-unit burst side by side, tables written into
+# bench/README.md.  --bulk-ours loads placement_pci with bench/bulkload.py
+# (seconds) instead of through the API (the same rows).
 # --queries is used below 500 hosts, --large-queries from 500 hosts on
 # (the 8-GPU queries are left out there: upstream takes minutes per request
 # with limit=10 and the unlimited one returns 1680 candidates per host).
@@ -32,6 +37,8 @@ python=.venv/bin/python
 ours_bin=.venv/bin/placement-pci
 results_dir=bench/results
 run_options=()
+suite=0
+bulk_ours=0
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -44,7 +51,9 @@ while [[ $# -gt 0 ]]; do
         --queries) queries="$2"; shift 2 ;;
         --large-queries) large_queries="$2"; shift 2 ;;
         --churn) run_options+=(--churn); shift ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        --suite) suite=1; shift ;;
+        --bulk-ours) bulk_ours=1; shift ;;
+        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
         *) echo "compare.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -106,9 +115,24 @@ for hosts in $host_counts; do
 
     for target in "upstream:$upstream_port" "ours:$ours_port"; do
         echo "== loading $hosts hosts into ${target%%:*}"
-        "$python" -m bench.loadgen --url "http://127.0.0.1:${target#*:}" \
-            --hosts "$hosts"
+        if [[ ${target%%:*} == ours && $bulk_ours == 1 ]]; then
+            "$python" -m bench.bulkload --db "$ours_url" --hosts "$hosts"
+        else
+            "$python" -m bench.loadgen --url "http://127.0.0.1:${target#*:}" \
+                --hosts "$hosts"
+        fi
     done
+    if ((suite)); then
+        echo "== running the suite at $hosts hosts"
+        "$python" -m bench.suite \
+            --target "upstream=http://127.0.0.1:$upstream_port" \
+            --target "ours=http://127.0.0.1:$ours_port" \
+            --hosts "$hosts" --repeat "$repeat" --timeout "$request_timeout" \
+            --markdown "$results_dir/suite-$hosts.md" \
+            --json "$results_dir/suite-$hosts.json" --readme bench/README.md
+        stop_servers
+        continue
+    fi
 
     selected="$queries"
     if ((hosts >= 500)); then selected="$large_queries"; fi

@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import json
 import math
+import random
 import statistics
 import sys
 import time
@@ -129,12 +130,15 @@ def request_once(client: PlacementClient, query: NamedQuery,
 
 class Churn:
     """An untimed write before each timed request, as claims land between
-    scheduling requests in a real cloud: it alternately claims and frees
-    one VCPU on host 0 for a fixed consumer, so a service cannot answer
-    the next request from what it computed for the previous one."""
+    scheduling requests in a real cloud: it alternately claims one VCPU on
+    a random host (seeded) for a fixed consumer and frees it, so a
+    service cannot answer the next request from what it computed for the
+    previous one."""
 
-    def __init__(self, seed: int):
-        self.provider_uuid = stable_uuid(seed, "compute00000")
+    def __init__(self, seed: int, host_count: int = 1):
+        self.seed = seed
+        self.host_count = max(1, host_count)
+        self.rng = random.Random(seed)
         self.consumer_uuid = stable_uuid(seed, "bench churn consumer")
         self.claimed: dict[str, bool] = {}
 
@@ -143,8 +147,9 @@ class Churn:
         if self.claimed.get(client.base_url):
             client.request("DELETE", path, expected=(204, 404))
         else:
+            host = f"compute{self.rng.randrange(self.host_count):05d}"
             client.put(path, {
-                "allocations": {self.provider_uuid: {"resources": {"VCPU": 1}}},
+                "allocations": {stable_uuid(self.seed, host): {"resources": {"VCPU": 1}}},
                 "project_id": CHURN_PROJECT, "user_id": CHURN_PROJECT,
                 "consumer_generation": None, "consumer_type": "INSTANCE",
             }, expected=(204,))
@@ -302,8 +307,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=300.0,
                         help="per-request timeout in seconds")
     parser.add_argument("--churn", action="store_true",
-                        help="claim or free one VCPU (untimed) before every "
-                             "timed request, so no answer can be reused")
+                        help="claim or free one VCPU on a random host "
+                             "(untimed) before every timed request, so no "
+                             "answer can be reused")
+    parser.add_argument("--hosts", type=int, default=1,
+                        help="hosts in the deployment (churn picks among them)")
     parser.add_argument("--warmup-parallel", type=int, default=4,
                         help="untimed requests sent at once after the first "
                              "one, so every server worker is warm")
@@ -348,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         results[query_name] = measure_query(
             clients, queries[query_name], args.repeat, args.timeout,
             args.after_timeout_wait, args.warmup_parallel,
-            Churn(args.seed) if args.churn else None)
+            Churn(args.seed, args.hosts) if args.churn else None)
         for measurement in results[query_name]:
             print(f"{query_name} @ {measurement.target}: median "
                   f"{_ms(measurement.median_ms)} ms, {measurement.candidates} "

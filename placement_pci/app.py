@@ -5,7 +5,7 @@ import re
 
 import flask
 
-from placement_pci import errors, request_log, ui
+from placement_pci import errors, log_lines, request_log, ui
 from placement_pci.db import migrations
 from placement_pci.db.engine import Database
 from placement_pci.http import (
@@ -13,6 +13,7 @@ from placement_pci.http import (
     allocation_candidates,
     allocations,
     auth,
+    client_input,
     cors,
     error_rendering,
     healthcheck,
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, *,
     which makes an empty SQLite file usable without a separate step."""
     settings = settings or Settings.load()
     request_log.configure_logging(settings)
+    log_lines.install()
     database = database or Database(settings.database_url,
                                     pool_size=settings.database_pool_size,
                                     retries=settings.database_retries)
@@ -73,8 +75,14 @@ def create_app(settings: Settings | None = None, *,
     # line (an after_request hook, so run last) sees the final response.
     request_log.install(app)
     metrics.install(app)
-    app.before_request(_start_request)
+    client_input.install(app, settings.max_body_bytes)
     auth.install(app, settings)
+    # In this order: Placement authenticates before it looks at the
+    # microversion, and authorizes once the request is understood.
+    app.before_request(_start_request)
+    app.before_request(auth.authenticate)
+    app.before_request(_negotiate)
+    app.before_request(auth.authorize)
     # Before _finish_response: after_request hooks run in reverse, so CORS
     # sees the final response, as oslo.middleware's outer filter does.
     cors.install(app, settings)
@@ -110,6 +118,9 @@ HOST_PATTERN = re.compile(r"^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,
 
 def _start_request() -> None:
     flask.g.microversion = microversion.MIN_VERSION
+
+
+def _negotiate() -> None:
     flask.g.microversion = microversion.parse_request_version(flask.request.headers)
     request = flask.request
     util.check_text(request.path, "path")
@@ -133,8 +144,15 @@ def _start_request() -> None:
         raise errors.NotAcceptable("Only application/json is provided")
 
 
+# Answers after which the rest of the request body is not worth reading:
+# the server closes the connection instead of draining it.
+CLOSING_STATUSES = (408, 413)
+
+
 def _finish_response(response: flask.Response) -> flask.Response:
     response.headers[REQUEST_ID_HEADER] = flask.g.get("request_id", "")
+    if response.status_code in CLOSING_STATUSES:
+        response.headers["Connection"] = "close"
     version = flask.g.get("microversion", microversion.MIN_VERSION)
     for key, value in microversion.response_headers(version).items():
         response.headers[key] = value

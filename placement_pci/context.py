@@ -7,14 +7,8 @@ caller started (a command run by the operator) uses ``internal``.
 """
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
-
-# oslo.middleware's form of a request id; an inbound header in this form
-# is the caller's global request id (Nova sends its own).
-REQUEST_ID_PATTERN = re.compile(
-    r"^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 @dataclass(frozen=True)
@@ -28,14 +22,8 @@ class RequestContext:
 
 
 def new_request_id() -> str:
+    """A request id in oslo's form, ``req-<uuid>``."""
     return f"req-{uuid.uuid4()}"
-
-
-def global_request_id_from(header_value: str | None) -> str | None:
-    """The inbound request id header, when it is a well-formed one."""
-    if header_value and REQUEST_ID_PATTERN.match(header_value.strip()):
-        return header_value.strip()
-    return None
 
 
 def internal() -> RequestContext:

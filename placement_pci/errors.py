@@ -62,6 +62,10 @@ class UnsupportedMediaType(PlacementError):
     status = 415
 
 
+class ServiceUnavailable(PlacementError):
+    status = 503
+
+
 # Placement's error codes, named once so handlers and tests agree.
 CONCURRENT_UPDATE = "placement.concurrent_update"
 DUPLICATE_NAME = "placement.duplicate_name"
@@ -73,3 +77,4 @@ QUERY_DUPLICATE_KEY = "placement.query.duplicate_key"
 QUERY_BAD_VALUE = "placement.query.bad_value"
 QUERY_MISSING_VALUE = "placement.query.missing_value"
 UNDEFINED_CODE = "placement.undefined_code"
+DATABASE_UNAVAILABLE = "placement_pci.database_unavailable"

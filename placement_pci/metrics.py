@@ -151,6 +151,10 @@ def candidates_from_cache(api: str) -> None:
     CANDIDATE_REQUESTS.labels(api, "cached").inc()
 
 
+def snapshot_refreshed(kind: str, seconds: float) -> None:
+    SNAPSHOT_REFRESHES.labels(kind).observe(seconds)
+
+
 class SnapshotTimer:
     """``with SnapshotTimer(kind):`` around a snapshot reload."""
 

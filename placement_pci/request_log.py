@@ -18,10 +18,10 @@ import logging
 import re
 import sys
 import time
-import uuid
 
 import flask
 
+from placement_pci.context import new_request_id
 from placement_pci.settings import Settings
 
 REQUEST_LOGGER = logging.getLogger("placement_pci.requests")
@@ -36,10 +36,6 @@ TEXT_FORMAT = ("%(asctime)s %(process)d %(levelname)s %(name)s "
 # Record attributes a request line carries (as ``extra``), in log order.
 REQUEST_FIELDS = ("request_id", "global_request_id", "user_id", "project_id",
                   "method", "route", "path", "status", "duration_ms")
-
-
-def new_request_id() -> str:
-    return f"req-{uuid.uuid4()}"
 
 
 def global_request_id(incoming: str | None) -> str | None:

@@ -43,13 +43,30 @@ class Settings:
             "`mysql+pymysql://user@host/db`, `sqlite:///path`")
     bind: str = setting("127.0.0.1:8778", doc="HOST:PORT `serve` listens on")
     workers: int = setting(2, doc="gunicorn worker processes")
-    # gthread: requests waiting on the database do not block the worker.
-    threads: int = setting(4, doc="threads per gunicorn worker")
+    # gevent serves each connection in a greenlet, so a client that sends
+    # half a request and stalls costs a greenlet, not a thread.
+    worker_class: str = setting(
+        "gevent", doc="`gevent` (slow clients cost a greenlet and are cut off "
+                      "by the client timeouts) or `gthread` (needs a buffering "
+                      "front proxy against slow clients)")
+    threads: int = setting(4, doc="threads per gunicorn worker (`gthread` only)")
+    worker_connections: int = setting(
+        1000, doc="connections one gevent worker serves at once; more wait in "
+                  "the backlog")
+    client_header_timeout: int = setting(
+        10, doc="seconds a client may take to send its request line and headers")
+    client_body_timeout: int = setting(
+        30, doc="longest silence in seconds while a client sends a body (408, "
+                "then the connection closes)")
     auth_strategy: str = setting(
-        "noauth2", doc="`noauth2` (Placement's development auth: the token is "
+        "noauth2", doc="`keystone` (tokens validated by keystonemiddleware, "
+                       "options in the ini file's `[keystone_authtoken]`), "
+                       "`noauth2` (Placement's development auth: the token is "
                        "`user[:project]`) or `none` (every request is admin; "
                        "embedded single-user use only)")
-    max_body_bytes: int = setting(1024 * 1024, doc="larger request bodies get 413")
+    max_body_bytes: int = setting(
+        1024 * 1024, doc="larger request bodies get 413 while they arrive, "
+                         "chunked or not")
     public_url: str = setting(
         "", doc="URL clients reach the service at (behind a proxy), used in "
                 "`Location` headers (empty: the request's scheme and well-formed Host)")
@@ -105,6 +122,23 @@ class Settings:
         0, doc="`placement-pci ledger prune` keeps only this many newest ledger "
                "entries (0: no count limit)")
 
+    # The ini file the settings were read from ("" when none): the
+    # keystone strategy reads its [keystone_authtoken] section.  Not a
+    # setting of its own, so the sample and the README do not list it.
+    config_file: str = dataclasses.field(default="", compare=False,
+                                         metadata={"internal": True})
+
+    def __post_init__(self) -> None:
+        for name, allowed in CHOICES.items():
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ValueError(f"setting {name!r} must be one of "
+                                 f"{', '.join(allowed)}; got {value!r}")
+        for name in POSITIVE:
+            if getattr(self, name) < 1:
+                raise ValueError(f"setting {name!r} must be at least 1; "
+                                 f"got {getattr(self, name)!r}")
+
     @classmethod
     def load(cls, config_file: str | os.PathLike | None = None,
              environ: dict[str, str] | None = None,
@@ -119,7 +153,8 @@ class Settings:
                 raise ValueError(f"cannot read config file {config_file}")
             if parser.has_section(INI_SECTION):
                 values.update(parser.items(INI_SECTION))
-        for field in dataclasses.fields(cls):
+            values["config_file"] = str(config_file)
+        for field in setting_fields():
             env_name = ENV_PREFIX + field.name.upper()
             if env_name in environ:
                 values[field.name] = environ[env_name]
@@ -128,11 +163,26 @@ class Settings:
                       for name, value in values.items()})
 
 
+# Settings that take one of a few values: anything else refuses to start
+# (an unknown auth_strategy must never fall back to trusting headers).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "auth_strategy": ("keystone", "noauth2", "none"),
+    "worker_class": ("gevent", "gthread"),
+    "allocation_candidates_generation_strategy": ("depth-first", "breadth-first"),
+    "log_level": ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+    "log_format": ("text", "json"),
+}
+POSITIVE = ("workers", "threads", "worker_connections", "client_header_timeout",
+            "client_body_timeout", "max_body_bytes", "database_pool_size")
+
+
 def _coerce(cls: type, name: str, value: object) -> object:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     if name not in fields:
         raise ValueError(f"unknown setting {name!r}")
     default = fields[name].default
+    if isinstance(value, str) and name == "log_level":
+        return value.strip().upper()
     if isinstance(value, str):
         if isinstance(default, tuple):
             return tuple(item.strip() for item in value.split(",") if item.strip())
@@ -150,3 +200,10 @@ def _coerce(cls: type, name: str, value: object) -> object:
                 raise ValueError(
                     f"setting {name!r} must be an integer, got {value!r}") from None
     return value
+
+
+def setting_fields() -> list[dataclasses.Field]:
+    """The operator-facing settings, in declaration order (not the
+    internal ``config_file``, which records where they were read from)."""
+    return [field for field in dataclasses.fields(Settings)
+            if not field.metadata.get("internal")]

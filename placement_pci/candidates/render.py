@@ -63,7 +63,14 @@ def render_provider_summary(graph: ProviderGraph, provider_id: int,
     return summary
 
 
-def _summary_mode(requested_classes: frozenset[str],
+def provider_summary_json(graph: ProviderGraph, provider_id: int,
+                          requested_classes: frozenset[str],
+                          microversion: Microversion) -> str:
+    return json.dumps(render_provider_summary(graph, provider_id,
+                                              requested_classes, microversion))
+
+
+def summary_mode(requested_classes: frozenset[str],
                   microversion: Microversion) -> tuple:
     """What a summary's shape depends on."""
     all_classes = microversion >= (1, 27)
@@ -88,7 +95,7 @@ def render_candidates(graph: ProviderGraph, result: CandidateResult,
 def _summaries(graph: ProviderGraph, provider_ids: Iterable[int],
                requested: frozenset[str],
                microversion: Microversion) -> dict[str, Any]:
-    mode = _summary_mode(requested, microversion)
+    mode = summary_mode(requested, microversion)
     cache = graph.memoized(("summaries", mode), dict)
     summaries = {}
     for pid in provider_ids:
@@ -103,20 +110,20 @@ def _summaries(graph: ProviderGraph, provider_ids: Iterable[int],
 STREAM_BATCH = 200
 
 
-def _quoted_uuid(graph: ProviderGraph, quoted: dict[int, str], pid: int) -> str:
+def quoted_uuid(graph: ProviderGraph, quoted: dict[int, str], pid: int) -> str:
     text = quoted.get(pid)
     if text is None:
         text = quoted[pid] = json.dumps(graph.providers[pid].uuid)
     return text
 
 
-def _allocation_request_json(graph: ProviderGraph, answer: AllocationRequest,
+def allocation_request_json(graph: ProviderGraph, answer: AllocationRequest,
                              microversion: Microversion,
                              quoted: dict[int, str]) -> str:
     """``json.dumps(render_allocation_request(...))`` built from cached
     quoted uuids: the hot path of large answers."""
     def uuid(pid: int) -> str:
-        return _quoted_uuid(graph, quoted, pid)
+        return quoted_uuid(graph, quoted, pid)
 
     if microversion < (1, 12):
         return json.dumps(render_allocation_request(graph, answer, microversion))
@@ -145,7 +152,7 @@ def render_stream(graph: ProviderGraph, answers: Iterable[AllocationRequest],
     quoted = graph.memoized(("quoted uuids",), dict)
     for answer in answers:
         used.update(pid for pid, _, _ in answer.resources)
-        batch.append(_allocation_request_json(graph, answer, microversion,
+        batch.append(allocation_request_json(graph, answer, microversion,
                                               quoted))
         if len(batch) == STREAM_BATCH:
             yield ("" if first else ", ") + ", ".join(batch)
@@ -154,14 +161,14 @@ def render_stream(graph: ProviderGraph, answers: Iterable[AllocationRequest],
         yield ("" if first else ", ") + ", ".join(batch)
     yield '], "provider_summaries": {'
     # Each provider's summary is encoded once per snapshot and shape.
-    encoded = graph.memoized(("summary json", _summary_mode(requested, microversion)),
+    encoded = graph.memoized(("summary json", summary_mode(requested, microversion)),
                              dict)
     parts = []
     for pid in summary_provider_ids(graph, used, nested_aware):
         text = encoded.get(pid)
         if text is None:
-            text = encoded[pid] = json.dumps(render_provider_summary(
-                graph, pid, requested, microversion))
-        parts.append(f"{_quoted_uuid(graph, quoted, pid)}: {text}")
+            text = encoded[pid] = provider_summary_json(graph, pid, requested,
+                                                        microversion)
+        parts.append(f"{quoted_uuid(graph, quoted, pid)}: {text}")
     yield ", ".join(parts)
     yield "}}"

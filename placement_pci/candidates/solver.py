@@ -27,10 +27,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from placement_pci.candidates.feasibility import (
-    allowed_roots,
+    AnchorOptions,
+    all_anchor_options,
     check_names,
-    granular_options,
-    unsuffixed_options,
 )
 from placement_pci.candidates.graph import ProviderGraph
 from placement_pci.candidates.request_group import CandidateRequest
@@ -76,9 +75,10 @@ class CandidateResult:
 
 # -- stage 5: all trees ------------------------------------------------------
 
-def _steps_for_anchor(request: CandidateRequest,
-                      unsuffixed: dict[str, list[int]] | None,
-                      granular: dict[str, list[int]]) -> list[Step]:
+def anchor_steps(request: CandidateRequest, options: AnchorOptions) -> list[Step]:
+    """The search steps of one anchor from its options (fresh objects:
+    the search annotates them)."""
+    unsuffixed, granular = options
     steps = []
     for group in request.groups:
         if group.is_unsuffixed:
@@ -132,7 +132,7 @@ def _interleave(generators: list[Iterator[AllocationRequest]],
         active = still_active
 
 
-def _tree_answers(graph: ProviderGraph, request: CandidateRequest,
+def tree_answers(graph: ProviderGraph, request: CandidateRequest,
                   steps: list[Step], options: SolverOptions,
                   rng: random.Random | None) -> Iterator[AllocationRequest]:
     if all(not step.granular for step in steps):
@@ -174,32 +174,17 @@ def generate(graph: ProviderGraph, request: CandidateRequest,
              options: SolverOptions = SolverOptions()
              ) -> Iterator[AllocationRequest]:
     """Every distinct answer, lazily, in the configured order."""
-    roots = allowed_roots(graph, request)
-    if roots is not None and not roots:
+    by_anchor = all_anchor_options(graph, request)
+    if not by_anchor:
         return
     rng = random.Random(options.seed) if options.randomize else None
-    anchors: set[int] | None = None
-    unsuffixed: dict[int, dict[str, list[int]]] | None = None
-    granular: dict[str, dict[int, list[int]]] = {}
-    for group in request.groups:
-        if group.is_unsuffixed:
-            unsuffixed = unsuffixed_options(graph, group, roots)
-            group_anchors = set(unsuffixed)
-        else:
-            granular[group.suffix] = granular_options(graph, group, roots)
-            group_anchors = set(granular[group.suffix])
-        anchors = group_anchors if anchors is None else anchors & group_anchors
-        if not anchors:
-            return
-    ordered = sorted(anchors or ())
+    ordered = list(by_anchor)   # sorted
     if rng is not None:
         rng.shuffle(ordered)
 
     def tree(anchor: int) -> Iterator[AllocationRequest]:
-        steps = _steps_for_anchor(
-            request, unsuffixed[anchor] if unsuffixed is not None else None,
-            {suffix: by_anchor[anchor] for suffix, by_anchor in granular.items()})
-        yield from _tree_answers(graph, request, steps, options, rng)
+        steps = anchor_steps(request, by_anchor[anchor])
+        yield from tree_answers(graph, request, steps, options, rng)
 
     generators = [tree(anchor) for anchor in ordered]
     # An answer made only of sharing providers can come from several
@@ -231,17 +216,23 @@ def requested_classes(request: CandidateRequest) -> frozenset[str]:
     return frozenset(rc for group in request.groups for rc in group.resources)
 
 
+def answer_bound(request: CandidateRequest, options: SolverOptions) -> int | None:
+    """How many answers to give at most: ``limit`` and the global cap."""
+    bound = request.limit
+    if options.max_candidates is not None:
+        bound = (options.max_candidates if bound is None
+                 else min(bound, options.max_candidates))
+    return bound
+
+
 def bounded_answers(graph: ProviderGraph, request: CandidateRequest,
                     options: SolverOptions = SolverOptions()
                     ) -> Iterator[AllocationRequest]:
     """Check names (raising BadRequest now), then lazily at most ``limit``
     (and the global cap) answers."""
     check_names(graph, request)
-    bound = request.limit
-    if options.max_candidates is not None:
-        bound = (options.max_candidates if bound is None
-                 else min(bound, options.max_candidates))
-    return itertools.islice(generate(graph, request, options), bound)
+    return itertools.islice(generate(graph, request, options),
+                            answer_bound(request, options))
 
 
 def solve(graph: ProviderGraph, request: CandidateRequest,

@@ -12,15 +12,20 @@ if TYPE_CHECKING:
     from placement_pci.db.engine import Database
 
 
+class SettingsError(click.ClickException):
+    """A setting that cannot be used: one line on stderr, exit status 2."""
+    exit_code = 2
+
+
 def settings_from(context: click.Context, **overrides: object) -> Settings:
     """Settings from the root ``--config`` file, env and ``overrides``;
-    a bad setting is a usage error, not a traceback."""
+    a bad setting is a one-line error, not a traceback."""
     root = context.find_root()
     config_file = (root.obj or {}).get("config_file")
     try:
         return Settings.load(config_file, **overrides)
     except ValueError as error:
-        raise click.UsageError(str(error)) from None
+        raise SettingsError(str(error)) from None
 
 
 class DatabaseUnavailable(click.ClickException):

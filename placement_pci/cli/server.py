@@ -8,7 +8,12 @@ from pathlib import Path
 
 import click
 
-from placement_pci.cli.context import DatabaseUnavailable, open_database, settings_from
+from placement_pci.cli.context import (
+    DatabaseUnavailable,
+    SettingsError,
+    open_database,
+    settings_from,
+)
 from placement_pci.settings import Settings
 
 # oslo.upgradecheck's exit codes.
@@ -57,6 +62,7 @@ def _serve(context: click.Context, bind: str | None, workers: int | None,
 
     settings = settings_from(context, bind=bind, workers=workers, threads=threads)
     _check_policy(settings)
+    _check_auth(settings)
     database = open_database(settings)
     if not migrations.is_current(database):
         if database.backend != "sqlite" and not migrate:
@@ -74,11 +80,15 @@ def _serve(context: click.Context, bind: str | None, workers: int | None,
     control_socket = _control_socket_path(settings)
 
     class _Server(BaseApplication):
+        # Read by the worker class for its client timeouts.
+        settings = None
+
         def load_config(self) -> None:
             self.cfg.set("bind", settings.bind)
             self.cfg.set("workers", settings.workers)
-            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("worker_class", WORKER_CLASSES[settings.worker_class])
             self.cfg.set("threads", settings.threads)
+            self.cfg.set("worker_connections", settings.worker_connections)
             self.cfg.set("timeout", 120)
             # Granular candidate queries get long; 8190 is gunicorn's
             # largest bounded request line (its default is 4094).
@@ -96,6 +106,7 @@ def _serve(context: click.Context, bind: str | None, workers: int | None,
         def load(self):  # type: ignore[no-untyped-def]
             return create_app(settings, migrate=False)
 
+    _Server.settings = settings
     click.echo(f"placement-pci serving on http://{settings.bind} "
                f"({settings.workers} workers, database {shown_url})", err=True)
     del metrics  # imported above so the master picks multiprocess mode
@@ -143,6 +154,25 @@ def _control_socket_path(settings: Settings) -> str | None:
 
 # sun_path of struct sockaddr_un on Linux, including the terminating NUL.
 UNIX_SOCKET_PATH_MAX = 108
+
+
+# Settings.worker_class -> the gunicorn worker (see cli/workers.py for why
+# gevent is the default).
+WORKER_CLASSES = {"gevent": "placement_pci.cli.workers.BoundedGeventWorker",
+                  "gthread": "gthread"}
+
+
+def _check_auth(settings: Settings) -> None:
+    """Refuse to start keystone auth without its configuration; warn
+    when noauth2 listens beyond loopback."""
+    from placement_pci.http import auth
+
+    if settings.auth_strategy == "keystone":
+        try:
+            auth.keystone_config(settings)
+        except ValueError as error:
+            raise SettingsError(str(error)) from None
+    auth.warn_if_exposed(settings)
 
 
 def _check_policy(settings: Settings) -> None:

@@ -8,6 +8,11 @@ The three backends need different care:
 - PostgreSQL and MySQL/MariaDB run at READ COMMITTED so every statement in
   a claim sees the latest committed rows once it holds the provider locks.
 - Deadlocks and serialization failures are retried as a whole transaction.
+- Connections the server dropped (restart, ``pg_terminate_backend``,
+  MariaDB ``wait_timeout`` or KILL) are found before use by the pool's
+  pre-ping.  A read that loses its connection midway runs once more on a
+  fresh one; a write that loses it is answered 503 (its outcome is not
+  known to have happened, and the client decides whether to repeat it).
 """
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from placement_pci import metrics
+from placement_pci import errors, metrics
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -110,6 +115,41 @@ def is_transient_error(error: BaseException) -> bool:
     return "database is locked" in text or "deadlock" in text
 
 
+# SQLSTATE classes of a lost or refused connection: 08 (connection
+# exception), 57P01-57P03 (server shut down or terminated the session).
+DISCONNECT_SQLSTATE_PREFIXES = ("08", "57P0")
+# MySQL/MariaDB: server shutdown, connection killed, cannot connect, gone
+# away, lost during query, closed for inactivity (wait_timeout).
+MYSQL_DISCONNECT_CODES = frozenset({1053, 1927, 2002, 2003, 2006, 2013, 2014, 2045,
+                                    2055, 4031})
+
+
+def is_disconnect(error: BaseException) -> bool:
+    """Whether ``error`` means the database connection is gone (or could
+    not be made), as opposed to a problem with the statement."""
+    if not isinstance(error, sa.exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    original = error.orig
+    sqlstate = getattr(original, "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate.startswith(DISCONNECT_SQLSTATE_PREFIXES):
+        return True
+    args = getattr(original, "args", ())
+    if args and isinstance(args[0], int) and args[0] in MYSQL_DISCONNECT_CODES:
+        return True
+    # psycopg reports a connection it could not make or lost without a SQLSTATE.
+    return (type(original).__module__.startswith("psycopg")
+            and isinstance(error, sa.exc.OperationalError) and not sqlstate)
+
+
+def _unavailable(error: BaseException, doing: str) -> errors.ServiceUnavailable:
+    LOG.warning("database connection lost %s: %s", doing, error)
+    return errors.ServiceUnavailable(
+        f"The database connection was lost {doing}; try again.",
+        code=errors.DATABASE_UNAVAILABLE)
+
+
 class Database:
     """The engine plus the two kinds of transaction the domain layer uses."""
 
@@ -124,15 +164,29 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as connection, connection.begin():
-            yield connection
+        """A read transaction; a lost connection raises ServiceUnavailable
+        (run_read also retries once)."""
+        try:
+            with self.engine.connect() as connection, connection.begin():
+                yield connection
+        except sa.exc.DBAPIError as error:
+            if is_disconnect(error):
+                raise _unavailable(error, "while reading") from error
+            raise
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with self.engine.connect() as connection:
-            connection = connection.execution_options(write_transaction=True)
-            with connection.begin():
-                yield connection
+        """A write transaction; a lost connection raises ServiceUnavailable."""
+        try:
+            with self.engine.connect() as connection:
+                connection = connection.execution_options(write_transaction=True)
+                with connection.begin():
+                    yield connection
+        except sa.exc.DBAPIError as error:
+            if is_disconnect(error):
+                raise _unavailable(error, "while writing; the change may not "
+                                          "have been made") from error
+            raise
 
     def run_write(self, operation: Callable[[Connection], T]) -> T:
         """Run ``operation`` in a write transaction, retrying transient
@@ -155,6 +209,13 @@ class Database:
                 time.sleep(min(0.5, 0.005 * (2 ** attempt)) * random.random())
 
     def run_read(self, operation: Callable[[Connection], T]) -> T:
+        """Run ``operation`` in a read transaction; when the connection is
+        lost midway, run it once more on a fresh connection."""
+        try:
+            with self.read() as connection:
+                return operation(connection)
+        except errors.ServiceUnavailable:
+            LOG.info("retrying a read once after losing its database connection")
         with self.read() as connection:
             return operation(connection)
 

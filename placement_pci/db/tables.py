@@ -2,6 +2,17 @@
 
 Alembic migrations must build exactly this schema (tests/db checks it).
 Names follow Placement's data model so operators recognise them.
+
+Identifiers compare exactly, case and trailing spaces included, on every
+backend: project and user external ids, consumer type names, provider
+names, PCI host names (devices and claim devices) and
+alias/device-spec-set names.  PostgreSQL and
+SQLite do so by default; on MySQL/MariaDB migration 0003 gives those
+columns a binary collation.  (Upstream Placement leaves them at the
+server's default collation, case-insensitive on MySQL, so its provider
+names there are unique regardless of case; here ``cn1`` and ``CN1`` are two
+providers on every backend, as on upstream's PostgreSQL.)  Trait and
+resource class names are upper-case by validation and keep the default.
 """
 from __future__ import annotations
 

@@ -28,10 +28,12 @@ def _database_check() -> dict[str, object]:
     try:
         with database.read() as connection:
             connection.execute(sa.text("SELECT 1"))
-    except sa.exc.SQLAlchemyError as error:
+    except (sa.exc.SQLAlchemyError, errors.ServiceUnavailable) as error:
+        # A lost connection arrives as ServiceUnavailable naming its cause.
+        cause = error.__cause__ or error
         return {"check": "database", "available": False,
                 "reason": "database unreachable",
-                "details": f"{type(error).__name__}: {str(error).splitlines()[0]}"}
+                "details": f"{type(cause).__name__}: {str(cause).splitlines()[0]}"}
     return {"check": "database", "available": True, "reason": "OK",
             "details": f"{database.backend} answered in "
                        f"{(time.perf_counter() - started) * 1000:.1f} ms"}

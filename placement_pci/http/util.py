@@ -11,14 +11,11 @@ import flask
 import marshmallow
 
 from placement_pci import errors, identifiers
-from placement_pci.context import RequestContext, global_request_id_from
+from placement_pci.context import RequestContext
 from placement_pci.http import microversion
 
 # The generation columns are 32-bit integers.
 MAX_GENERATION = 2147483647
-# Inbound, this header carries the caller's global request id (oslo's
-# convention); outbound it is our own request id.
-REQUEST_ID_HEADER = "X-OpenStack-Request-ID"
 
 
 def json_body() -> Any:
@@ -232,6 +229,6 @@ def request_context() -> RequestContext:
     return RequestContext(
         user_id=getattr(caller, "user_id", None),
         project_id=getattr(caller, "project_id", None),
+        # Both ids are set by request_log for every request.
         request_id=flask.g.get("request_id", ""),
-        global_request_id=global_request_id_from(
-            flask.request.headers.get(REQUEST_ID_HEADER)))
+        global_request_id=flask.g.get("global_request_id"))

@@ -12,13 +12,15 @@ from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 from placement_pci import metrics
-from placement_pci.candidates.feasibility import group_key
+from placement_pci.candidates.answer_cache import TooLarge, TreeAnswers
+from placement_pci.candidates.feasibility import check_names, group_key
 from placement_pci.candidates.render import render_stream
 from placement_pci.candidates.request_group import CandidateRequest
 from placement_pci.candidates.solver import (
     BREADTH_FIRST,
     ORDERS,
     SolverOptions,
+    answer_bound,
     bounded_answers,
     requested_classes,
 )
@@ -28,6 +30,7 @@ from placement_pci.settings import Settings
 
 Microversion = tuple[int, int]
 T = TypeVar("T")
+METRICS_API = "allocation_candidates"
 
 
 def solver_options(settings: Settings | None,
@@ -54,21 +57,36 @@ def stream_candidates(database: Database, snapshots: SnapshotCache,
     this returns."""
     options = solver_options(settings, microversion)
     graph = snapshots.graph(database)
-    answers = _counted(bounded_answers(graph, request, options))
-    chunks = render_stream(graph, answers, requested_classes(request),
-                           microversion, options.nested_aware)
-    if options.randomize:
-        return chunks
+    if options.randomize or not options.nested_aware:
+        return render_stream(graph, _counted(bounded_answers(graph, request, options)),
+                             requested_classes(request), microversion,
+                             options.nested_aware)
+    check_names(graph, request)
     bodies: BodyCache = graph.memoized(("bodies",), BodyCache)
     key = (request_key(request), microversion, options)
     body = bodies.get(key)
     if body is not None:
         metrics.candidates_from_cache(METRICS_API)
         return iter((body,))
+    # Per-tree answers outlive the snapshot: after a write only the trees
+    # whose version moved are solved and rendered again.
+    trees: TreeAnswers = graph.kept_answers(
+        ("tree answers", key),
+        lambda: TreeAnswers(request, microversion, options,
+                            answer_bound(request, options)))
+    if not trees.too_large:
+        try:
+            body = trees.body(graph)
+        except TooLarge:
+            pass
+        else:
+            bodies.put(key, body)
+            metrics.candidates_computed(METRICS_API, trees.answer_count)
+            return iter((body,))
+    chunks = render_stream(graph, _counted(bounded_answers(graph, request, options)),
+                           requested_classes(request), microversion,
+                           options.nested_aware)
     return bodies.filling(key, chunks)
-
-
-METRICS_API = "allocation_candidates"
 
 
 def _counted(answers: Iterable[T]) -> Iterator[T]:
@@ -81,8 +99,10 @@ def _counted(answers: Iterable[T]) -> Iterator[T]:
 
 
 def request_key(request: CandidateRequest) -> tuple:
-    """Everything that shapes the answer, hashable."""
-    return (tuple((group.suffix, group_key(group)) for group in request.groups),
+    """Everything that shapes the answer, hashable; the order of groups and
+    of their classes too, since it is the order of the JSON members."""
+    return (tuple((group.suffix, tuple(group.resources), group_key(group))
+                  for group in request.groups),
             request.group_policy, request.limit, request.root_required,
             request.root_forbidden, tuple(sorted(
                 tuple(sorted(subtree)) for subtree in request.same_subtree)))
@@ -123,9 +143,11 @@ class BodyCache:
                     kept = None
             yield chunk
         if kept is not None:
-            self._put(key, "".join(kept))
+            self.put(key, "".join(kept))
 
-    def _put(self, key: tuple, body: str) -> None:
+    def put(self, key: tuple, body: str) -> None:
+        if len(body) > self.MAX_BODY:
+            return
         with self._lock:
             if key in self._bodies:
                 return

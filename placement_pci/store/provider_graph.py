@@ -18,6 +18,9 @@ snapshot older than what was committed when it arrived.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -28,6 +31,7 @@ from placement_pci.candidates.graph import (
     ProviderRow,
 )
 from placement_pci.db import tables
+from placement_pci.db.engine import Database
 from placement_pci.inventory import Inventory
 
 RP = tables.resource_providers
@@ -48,7 +52,10 @@ def _sections() -> dict[str, tuple[sa.Table, list[sa.ColumnElement]]]:
     big = sa.BigInteger
 
     def total(column: sa.ColumnElement) -> sa.ColumnElement:
-        return sa.func.coalesce(sa.func.sum(sa.cast(column, big)), 0)
+        # sum() of a 4-byte integer is an 8-byte one (no overflow at any
+        # size here); PostgreSQL sums 8-byte integers as numeric, several
+        # times slower, so the column is not cast up.
+        return sa.func.coalesce(sa.func.sum(column), 0)
 
     count = sa.func.count
     return {
@@ -81,30 +88,141 @@ def _sections() -> dict[str, tuple[sa.Table, list[sa.ColumnElement]]]:
 
 
 _SECTIONS = _sections()
-def _fingerprint_query() -> sa.CompoundSelect:
+_WIDTH = max(len(columns) for _, columns in _SECTIONS.values())
+
+
+def _text_row(tag: int, values: list[sa.ColumnElement]) -> list[sa.ColumnElement]:
+    """A row of the fingerprint statement: its tag, then text columns."""
+    texts = [sa.cast(value, sa.String) for value in values]
+    texts += [sa.cast(sa.null(), sa.String)] * (_WIDTH - len(values))
+    return [sa.literal_column(str(tag)).label("section"),
+            *[text.label(f"c{position}") for position, text in enumerate(texts)]]
+
+
+def _fingerprint_selects() -> list[sa.Select]:
     """One row per section, one scan per table, as a UNION ALL of text
     columns: cheap to plan (an 8-way join of aggregates costs PostgreSQL
     more to plan than to run)."""
-    width = max(len(columns) for _, columns in _SECTIONS.values())
-    selects = []
-    for index, (table, columns) in enumerate(_SECTIONS.values()):
-        values = [sa.cast(column, sa.String) for column in columns]
-        values += [sa.cast(sa.null(), sa.String)] * (width - len(columns))
-        selects.append(sa.select(
-            sa.literal_column(str(index)).label("section"),
-            *[value.label(f"c{position}") for position, value in enumerate(values)]
-        ).select_from(table))
-    return sa.union_all(*selects)
+    return [sa.select(*_text_row(index, columns)).select_from(table)
+            for index, (table, columns) in enumerate(_SECTIONS.values())]
 
 
-_FINGERPRINT = _fingerprint_query()
+_FINGERPRINT = sa.union_all(*_fingerprint_selects())
+# Row sets that can ride along with the fingerprint in its statement.
+_NEW_ALLOCATIONS_TAG, _USAGES_TAG = 100, 101
+_ALLOCATIONS_AFTER = sa.bindparam("allocations_after", type_=sa.Integer)
+_WITH_NEW_ALLOCATIONS = sa.union_all(*_fingerprint_selects(), sa.select(*_text_row(
+    _NEW_ALLOCATIONS_TAG,
+    [ALLOC.c.id, ALLOC.c.resource_provider_id, RC.c.name, ALLOC.c.used,
+     RP.c.generation, RP.c.name]))
+    .join_from(ALLOC, RC, RC.c.id == ALLOC.c.resource_class_id)
+    .join(RP, RP.c.id == ALLOC.c.resource_provider_id)
+    .where(ALLOC.c.id > _ALLOCATIONS_AFTER))
+_ALLOCATIONS_SECTION = _SECTIONS["allocations"]
+_ALLOCATIONS_AND_USAGES = sa.union_all(
+    sa.select(*_text_row(list(_SECTIONS).index("allocations"),
+                         _ALLOCATIONS_SECTION[1])).select_from(_ALLOCATIONS_SECTION[0]),
+    sa.select(*_text_row(
+        _USAGES_TAG, [ALLOC.c.resource_provider_id, RC.c.name, sa.func.sum(ALLOC.c.used)]))
+    .join_from(ALLOC, RC, RC.c.id == ALLOC.c.resource_class_id)
+    .group_by(ALLOC.c.resource_provider_id, RC.c.name))
+
+def _split(rows: list) -> tuple[Fingerprint, list]:
+    sections = sorted((row for row in rows if row[0] < len(_SECTIONS)),
+                      key=lambda row: row[0])
+    fingerprint = tuple(tuple(row[1:1 + len(columns)])
+                        for row, (_, columns) in zip(sections, _SECTIONS.values()))
+    return fingerprint, [row[1:] for row in rows if row[0] >= len(_SECTIONS)]
 
 
 def read_fingerprint(connection: Connection) -> Fingerprint:
     """One round trip: a tuple per section, in ``_SECTIONS`` order."""
-    rows = sorted(connection.execute(_FINGERPRINT).all(), key=lambda row: row[0])
-    return tuple(tuple(row[1:1 + len(columns)])
-                 for row, (_, columns) in zip(rows, _SECTIONS.values()))
+    return _split(connection.execute(_FINGERPRINT).all())[0]
+
+
+NewAllocation = tuple[int, int, str, int, int, str]
+
+
+def _read_with_new_allocations(connection: Connection, after_id: int
+                               ) -> tuple[Fingerprint, list[NewAllocation]]:
+    """The fingerprint and, in the same statement (so the same snapshot),
+    the allocation rows with an id above ``after_id`` with their
+    providers' generation and name (by the primary key: cheap)."""
+    fingerprint, rows = _split(connection.execute(
+        _WITH_NEW_ALLOCATIONS, {"allocations_after": after_id}).all())
+    return fingerprint, [(int(aid), int(pid), rc, int(used), int(generation), name)
+                         for aid, pid, rc, used, generation, name, *_ in rows]
+
+
+def _read_allocations_and_usages(connection: Connection
+                                 ) -> tuple[tuple, dict[int, dict[str, int]]]:
+    """The allocations section of the fingerprint and every provider's
+    usage, in one statement: one scan of the allocation table."""
+    section: tuple = ()
+    usages: dict[int, dict[str, int]] = {}
+    width = len(_ALLOCATIONS_SECTION[1])
+    for tag, *values in connection.execute(_ALLOCATIONS_AND_USAGES).all():
+        if tag == _USAGES_TAG:
+            provider_id, resource_class, used = values[:3]
+            usages.setdefault(int(provider_id), {})[resource_class] = int(used)
+        else:
+            section = tuple(values[:width])
+    return section, usages
+
+
+def quick_refresh(database: Database, fingerprint: Fingerprint, graph: ProviderGraph
+                  ) -> tuple[Fingerprint, ProviderGraph | None]:
+    """The common case on PostgreSQL, in single statements without a
+    transaction around them (each statement is one snapshot by itself):
+    the fingerprint, with the allocations added since ``fingerprint``
+    riding along.  Unchanged: ``graph`` itself; only claims: ``graph``
+    with them applied; only releases: one more statement over the
+    allocation table (its fingerprint section and the usages).  ``(new
+    fingerprint, None)`` when the change needs more (``refresh_graph`` in
+    a ``snapshot_read``).  ``graph`` must hold exactly what each section
+    of ``fingerprint`` describes (read in the same snapshot as it)."""
+    after_id = _section(fingerprint, "allocations", 4)[3]
+    with database.engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        new, added = _read_with_new_allocations(connection, after_id)
+        if new == fingerprint:
+            return fingerprint, graph
+        if not _only_generations_moved(fingerprint, new):
+            return new, None
+        if {"inventories", "provider_traits"} & changed_sections(fingerprint, new):
+            return new, None
+        count = _section(fingerprint, "allocations", 1)[0]
+        if _section(new, "allocations", 1)[0] > count:
+            return new, _apply_new_allocations(graph, fingerprint, new, added)
+        if changed_sections(fingerprint, new) != {"allocations"}:
+            return new, None
+        # Releases: the allocation table alone, read again with the usages.
+        # The other sections stay as read above, and so does the graph:
+        # a write landing in between shows in them at the next request.
+        section, usages = _read_allocations_and_usages(connection)
+        index = _SECTION_NAMES.index("allocations")
+        new = (*new[:index], section, *new[index + 1:])
+        return new, _apply_usages(graph, usages)
+
+
+@contextmanager
+def snapshot_read(database: Database) -> Iterator[Connection]:
+    """A read transaction for the fingerprint and the rows after it.  On
+    PostgreSQL it is REPEATABLE READ, so every statement sees the snapshot
+    the fingerprint saw and a graph read in it matches its fingerprint
+    exactly, which ``refresh_graph`` uses to apply claims and releases as
+    deltas.  Elsewhere it is the usual read transaction."""
+    with database.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        with connection.begin():
+            yield connection
+
+
+def _one_snapshot(connection: Connection) -> bool:
+    return (connection.dialect.name == "postgresql"
+            and connection.get_execution_options().get("isolation_level")
+            == "REPEATABLE READ")
 
 
 def changed_sections(old: Fingerprint, new: Fingerprint) -> set[str]:
@@ -320,6 +438,122 @@ def _provider_details(connection: Connection, provider_ids: list[int],
     return inventories, traits, usages
 
 
+def _number(text: str | None) -> int:
+    return int(text) if text is not None else 0
+
+
+def _section(fingerprint: Fingerprint, name: str, width: int) -> tuple[int, ...]:
+    """The first ``width`` (numeric) values of a section."""
+    values = fingerprint[_SECTION_NAMES.index(name)][:width]
+    return tuple(_number(value) for value in values)
+
+
+_SECTION_NAMES = list(_SECTIONS)
+_USED_PROVIDERS_KEY = ("snapshot", "providers with usage")
+
+
+def _used_providers(graph: ProviderGraph) -> frozenset[int]:
+    return graph.memoized(_USED_PROVIDERS_KEY, lambda: frozenset(
+        pid for pid, provider in graph.providers.items() if provider.usages))
+
+
+def _refresh_usage_deltas(connection: Connection, old: ProviderGraph,
+                          sections: set[str], old_fingerprint: Fingerprint,
+                          new_fingerprint: Fingerprint) -> ProviderGraph | None:
+    """Claims and releases, the writes between any two scheduling
+    requests, applied as deltas: cost grows with the write, not with the
+    cloud.  Needs ``old`` read in the snapshot of ``old_fingerprint``
+    (``snapshot_read``) and allocation ids that are never reused
+    (PostgreSQL sequences).  None when the change is anything else.
+
+    - only new allocation rows (count, sum of ids and of amounts all grew
+      by exactly the rows with an id above the old maximum): those rows
+      and their providers, one indexed query; the providers' generations
+      must account for the whole growth of the generation sum;
+    - fewer allocations and no provider touched (a release): usages
+      re-read in one grouped scan, compared only where usage was or is.
+    """
+    if {"inventories", "provider_traits"} & sections:
+        return None
+    count, max_id = (_section(old_fingerprint, "allocations", 4)[index] for index in (0, 3))
+    new_count = _section(new_fingerprint, "allocations", 1)[0]
+    if new_count < count:
+        if sections != {"allocations"}:
+            return None
+        return _apply_usages(old, _whole_usages(connection))
+    if new_count == count:
+        return None
+    rows = [tuple(row) for row in connection.execute(
+        sa.select(ALLOC.c.id, ALLOC.c.resource_provider_id, RC.c.name, ALLOC.c.used,
+                  RP.c.generation, RP.c.name)
+        .join(RC, RC.c.id == ALLOC.c.resource_class_id)
+        .join(RP, RP.c.id == ALLOC.c.resource_provider_id)
+        .where(ALLOC.c.id > max_id)).all()]
+    return _apply_new_allocations(old, old_fingerprint, new_fingerprint, rows)
+
+
+def _apply_new_allocations(old: ProviderGraph, old_fingerprint: Fingerprint,
+                           new_fingerprint: Fingerprint, rows: list[NewAllocation]
+                           ) -> ProviderGraph | None:
+    """``old`` plus the allocation rows added since ``old_fingerprint``
+    (with their providers' new generation and name), when they are the
+    whole change: the allocation count and sums of ids and amounts grew
+    by exactly these rows, and the providers' generations account for the
+    whole growth of the generation sum.  None otherwise."""
+    count, used, id_sum, _ = _section(old_fingerprint, "allocations", 4)
+    new_count, new_used, new_id_sum, _ = _section(new_fingerprint, "allocations", 4)
+    generation_growth = (
+        _section(new_fingerprint, "providers", _GENERATION_SUM + 1)[_GENERATION_SUM]
+        - _section(old_fingerprint, "providers", _GENERATION_SUM + 1)[_GENERATION_SUM])
+    if (len(rows) != new_count - count
+            or sum(row[0] for row in rows) != new_id_sum - id_sum
+            or sum(row[3] for row in rows) != new_used - used):
+        return None
+    bumped: dict[int, tuple[int, str]] = {}
+    added: dict[int, dict[str, int]] = {}
+    for _, provider_id, resource_class, amount, generation, name in rows:
+        if provider_id not in old.providers:
+            return None
+        bumped[provider_id] = (generation, name)
+        per_class = added.setdefault(provider_id, {})
+        per_class[resource_class] = per_class.get(resource_class, 0) + amount
+    if sum(generation - old.providers[pid].generation
+           for pid, (generation, _) in bumped.items()) != generation_growth:
+        return None   # some other provider moved too
+    replaced = []
+    for provider_id, (generation, name) in bumped.items():
+        previous = old.providers[provider_id]
+        usages = dict(previous.usages)
+        for resource_class, amount in added[provider_id].items():
+            usages[resource_class] = usages.get(resource_class, 0) + amount
+        replaced.append(previous._replace(generation=generation, name=name,
+                                          usages=usages))
+    graph = old.replacing(replaced)
+    used_before = _used_providers(old)
+    graph.memoized(_USED_PROVIDERS_KEY, lambda: used_before | bumped.keys())
+    return graph
+
+
+def _whole_usages(connection: Connection) -> dict[int, dict[str, int]]:
+    usages: dict[int, dict[str, int]] = {}
+    for provider_id, resource_class, used in _usage_rows(connection):
+        usages.setdefault(provider_id, {})[resource_class] = used
+    return usages
+
+
+def _apply_usages(old: ProviderGraph, usages: dict[int, dict[str, int]]
+                  ) -> ProviderGraph:
+    """``old`` with every provider's usages as given (absent: none)."""
+    replaced = [old.providers[pid]._replace(usages=usages.get(pid, {}))
+                for pid in _used_providers(old) | usages.keys()
+                if pid in old.providers
+                and old.providers[pid].usages != usages.get(pid, {})]
+    graph = old.replacing(replaced)
+    graph.memoized(_USED_PROVIDERS_KEY, lambda: frozenset(
+        pid for pid in usages if pid in old.providers))
+    return graph
+
+
 def refresh_graph(connection: Connection, old: ProviderGraph,
                   sections: set[str],
                   fingerprints: tuple[Fingerprint, Fingerprint] | None = None
@@ -340,7 +574,11 @@ def refresh_graph(connection: Connection, old: ProviderGraph,
         # bumped on the new provider is what shows.
         sections = sections | {"allocations"}
     if fingerprints is not None and _only_generations_moved(*fingerprints):
-        graph = _refresh_bumped(connection, old, sections)
+        graph = None
+        if _one_snapshot(connection):
+            graph = _refresh_usage_deltas(connection, old, sections, *fingerprints)
+        if graph is None:
+            graph = _refresh_bumped(connection, old, sections)
         if graph is not None:
             return graph
     rows = _provider_rows(connection)

@@ -6,7 +6,7 @@ import pytest
 
 from placement_pci import app as app_module
 from placement_pci import policy
-from placement_pci.http import routes
+from placement_pci.http import auth, routes
 from tests.conftest import ApiClient, make_app
 
 
@@ -54,6 +54,8 @@ def test_only_the_version_document_openapi_and_healthcheck_are_public(app):
     public = {rule.rule for rule in app.url_map.iter_rules()
               if routes.declared(app, rule.endpoint).is_public}
     assert public == {"/", "/openapi.json", "/healthcheck"}
+    # Keystone's auth_token is skipped for exactly these paths.
+    assert {path.rstrip("/") for path in public} == auth.PUBLIC_PATHS
 
 
 def test_pci_routes_use_placement_pci_rules(app):
