@@ -178,7 +178,7 @@ def _bool(value: str, key: str, error) -> bool:
         raise error(key, str(exc)) from None
 
 
-def _conflict(name: str, flavor_value: str, image_value: str,
+def _conflict(name: str, flavor_value: str | None, image_value: str | None,
               what: str = "") -> errors.BadRequest:
     return extra_specs_error(
         _flavor_key(name),
@@ -284,6 +284,7 @@ def _realtime_cpus(src: _Sources, vcpus: int,
         return None
     image_mask = src.props.get("hw_cpu_realtime_mask")
     flavor_mask = src.specs.get("hw:cpu_realtime_mask")
+    text: str | None
     if image_mask:
         key, error, text = ("hw_cpu_realtime_mask", image_property_error,
                             image_mask)
@@ -408,8 +409,8 @@ def _translate_cpu(src: _Sources, groups, vcpus: int,
             "hw:cpu_thread_policy",
             f"cannot be combined with trait:{os_traits.HW_CPU_HYPERTHREADING} "
             f"(flavor or image); use one or the other")
-    effective_thread = thread_policy or {"forbidden": ISOLATE,
-                                         "required": REQUIRE}.get(ht_trait)
+    effective_thread = thread_policy or (
+        {"forbidden": ISOLATE, "required": REQUIRE}.get(ht_trait) if ht_trait else None)
     if effective in (SHARED, None):
         if effective_thread:
             raise extra_specs_error(

@@ -105,7 +105,8 @@ class RoleCheck(Check):
     def matches(self, target: Target, credentials: Target, rules: RuleMap) -> bool:
         wanted = _substitute(self.role, target)
         roles = credentials.get("roles") or ()
-        return wanted is not None and wanted.lower() in {r.lower() for r in roles}
+        return (wanted is not None and isinstance(roles, Iterable)
+                and wanted.lower() in {r.lower() for r in roles})
 
     def __str__(self) -> str:
         return f"role:{self.role}"

@@ -29,7 +29,8 @@ def _aggregates(connection: Connection, provider_id: int
 
 def get_provider_aggregates(database: Database, provider_uuid: str
                             ) -> tuple[Provider, list[str], datetime.datetime | None]:
-    def read(connection: Connection):  # type: ignore[no-untyped-def]
+    def read(connection: Connection
+             ) -> tuple[Provider, list[str], datetime.datetime | None]:
         provider = load_provider(connection, provider_uuid)
         return (provider, *_aggregates(connection, provider.id))
     return database.run_read(read)

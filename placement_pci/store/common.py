@@ -20,6 +20,14 @@ def utcnow() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
 
 
+def insert_returning_id(connection: Connection, statement: sa.Insert) -> int:
+    """Run a one-row INSERT and answer the new row's id."""
+    key = connection.execute(statement).inserted_primary_key
+    # Only an executemany leaves no key; one row always has one.
+    assert key is not None
+    return int(key[0])
+
+
 def bump_generation(connection: Connection, provider_id: int,
                     expected_generation: int, *, provider_uuid: str = "") -> int:
     """Compare-and-swap the provider's generation; return the new one.

@@ -59,7 +59,7 @@ def replace_host_devices(connection: Connection, hostname: str,
 
 
 def devices_on_providers(connection: Connection,
-                         provider_uuids: Iterable[str]) -> list[sa.Row]:
+                         provider_uuids: Iterable[str]) -> Sequence[sa.Row]:
     """Every device row whose provider is one of ``provider_uuids``, by
     host and address."""
     wanted = sorted(set(provider_uuids))

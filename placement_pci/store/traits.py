@@ -98,7 +98,8 @@ def _provider_traits(connection: Connection, provider_id: int
 
 def get_provider_traits(database: Database, provider_uuid: str
                         ) -> tuple[Provider, list[str], datetime.datetime | None]:
-    def read(connection: Connection):  # type: ignore[no-untyped-def]
+    def read(connection: Connection
+             ) -> tuple[Provider, list[str], datetime.datetime | None]:
         provider = load_provider(connection, provider_uuid)
         return (provider, *_provider_traits(connection, provider.id))
     return database.run_read(read)
