@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from placement_pci import errors
 from placement_pci.db import tables
+from placement_pci.db.engine import insert_ignoring_duplicates
 
 RP = tables.resource_providers
 
@@ -68,6 +69,18 @@ def resource_class_ids(connection: Connection, names: Iterable[str]) -> dict[str
 def trait_ids(connection: Connection, names: Iterable[str]) -> dict[str, int]:
     """Name -> id of those trait ``names`` that exist."""
     return _ids_by_name(connection, tables.traits, names)
+
+
+def ensure_named_rows(connection: Connection, table: sa.Table, names: Iterable[str]) -> None:
+    """Create the rows of ``table`` (resource classes, traits) for those
+    of ``names`` that do not exist; concurrent creators of the same name
+    all end up with the one row."""
+    wanted = set(names)
+    absent = missing(wanted, _ids_by_name(connection, table, wanted))
+    if absent:
+        now = utcnow()
+        insert_ignoring_duplicates(connection, table, [
+            {"name": name, "created_at": now, "updated_at": now} for name in absent])
 
 
 def missing(wanted: Iterable[str], found: dict[str, int]) -> list[str]:

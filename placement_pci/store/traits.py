@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from placement_pci import errors, names
 from placement_pci.db import tables
-from placement_pci.db.engine import Database, insert_ignoring_duplicates
+from placement_pci.db.engine import Database
 from placement_pci.store import common
 from placement_pci.store.providers import Provider, load_provider, lock_provider
 
@@ -124,12 +124,7 @@ def traits_of(connection: Connection, provider_ids: Iterable[int]
 def ensure_traits(connection: Connection, trait_names: Iterable[str]) -> None:
     """Create those of ``trait_names`` (CUSTOM_ ones) that do not exist;
     concurrent creators of the same name all end up with the one row."""
-    wanted = set(trait_names)
-    absent = common.missing(wanted, common.trait_ids(connection, wanted))
-    if absent:
-        now = common.utcnow()
-        insert_ignoring_duplicates(connection, TRAITS, [
-            {"name": name, "created_at": now, "updated_at": now} for name in absent])
+    common.ensure_named_rows(connection, TRAITS, trait_names)
 
 
 def set_traits_locked(connection: Connection, provider: Provider,
