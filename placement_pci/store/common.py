@@ -29,6 +29,14 @@ def insert_returning_id(connection: Connection, statement: sa.Insert) -> int:
     return int(key[0])
 
 
+def newest_change(rows: Iterable[sa.Row]) -> datetime.datetime | None:
+    """The newest of the rows' change times (``updated_at``, else
+    ``created_at``): a listing's Last-Modified; None for no rows."""
+    stamps = [s for s in (row.updated_at or row.created_at for row in rows)
+              if s is not None]
+    return max(stamps) if stamps else None
+
+
 def bump_generation(connection: Connection, provider_id: int,
                     expected_generation: int, *, provider_uuid: str = "") -> int:
     """Compare-and-swap the provider's generation; return the new one.

@@ -18,11 +18,6 @@ TRAITS = tables.traits
 LINK = tables.resource_provider_traits
 
 
-def _newest(stamps: Iterable[datetime.datetime | None]) -> datetime.datetime | None:
-    present = [s for s in stamps if s is not None]
-    return max(present) if present else None
-
-
 def list_traits(database: Database, *, name_in: Iterable[str] | None = None,
                 name_prefix: str | None = None,
                 associated: bool | None = None) -> tuple[list[str], datetime.datetime | None]:
@@ -39,7 +34,7 @@ def list_traits(database: Database, *, name_in: Iterable[str] | None = None,
     elif associated is False:
         query = query.where(TRAITS.c.id.not_in(used))
     rows = database.run_read(lambda c: c.execute(query.order_by(TRAITS.c.name)).all())
-    return [r.name for r in rows], _newest(r.updated_at or r.created_at for r in rows)
+    return [r.name for r in rows], common.newest_change(rows)
 
 
 def get_trait(database: Database, name: str) -> datetime.datetime | None:
@@ -93,7 +88,7 @@ def _provider_traits(connection: Connection, provider_id: int
         sa.select(TRAITS.c.name, LINK.c.created_at, LINK.c.updated_at)
         .select_from(LINK.join(TRAITS, LINK.c.trait_id == TRAITS.c.id))
         .where(LINK.c.resource_provider_id == provider_id).order_by(TRAITS.c.name)).all()
-    return [r.name for r in rows], _newest(r.updated_at or r.created_at for r in rows)
+    return [r.name for r in rows], common.newest_change(rows)
 
 
 def get_provider_traits(database: Database, provider_uuid: str
