@@ -76,22 +76,21 @@ def _parse_one(index: int, raw: Any) -> HostDevice:
     if dev_type not in DEV_TYPES:
         raise fail("dev_type", f"unknown device type {dev_type!r}; "
                    f"expected one of {', '.join(DEV_TYPES)}")
-    # Out-of-range addresses propagate as AddressOutOfRange so the caller
-    # can ignore the device with a warning; malformed ones are errors.
-    try:
-        address = pci_address.parse_address(raw["address"])
-    except pci_address.AddressOutOfRange:
-        raise
-    except pci_address.AddressError as error:
-        raise fail("address", str(error)) from None
-    parent = None
-    if raw.get("parent_addr") is not None:
+
+    def pci_address_of(key: str) -> pci_address.PciAddress:
+        # Out-of-range addresses propagate as AddressOutOfRange so the
+        # caller can ignore the device with a warning; malformed ones are
+        # errors.
         try:
-            parent = pci_address.parse_address(raw["parent_addr"])
+            return pci_address.parse_address(raw[key])
         except pci_address.AddressOutOfRange:
             raise
         except pci_address.AddressError as error:
-            raise fail("parent_addr", str(error)) from None
+            raise fail(key, str(error)) from None
+
+    address = pci_address_of("address")
+    parent = (pci_address_of("parent_addr") if raw.get("parent_addr") is not None
+              else None)
     if dev_type in CHILD_TYPES and parent is None:
         raise fail("parent_addr", f"a {dev_type} device needs the address "
                    "of its parent PF")
