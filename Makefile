@@ -18,10 +18,11 @@ venv: $(STAMP)
 serve: $(STAMP)
 	$(VENV)/bin/placement-pci serve
 
-# Lint first: a style or dead-code finding fails the run before the tests.
+# Lint first: a style, dead-code or type finding fails the run before the tests.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check placement_pci tests bench
 	$(VENV)/bin/vulture placement_pci --min-confidence 80
+	$(VENV)/bin/mypy placement_pci
 
 test: lint
 	$(VENV)/bin/python -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)

@@ -39,8 +39,8 @@ def setting_docs() -> list[SettingDoc]:
         shown = field.metadata.get("shown_default")
         if shown is None:
             default = field.default
-            if default is dataclasses.MISSING:
-                default = field.default_factory()  # type: ignore[misc]
+            if default is dataclasses.MISSING and field.default_factory is not dataclasses.MISSING:
+                default = field.default_factory()
             docs.append(SettingDoc(field.name, _ini_value(default),
                                    field.metadata.get("doc", ""), True))
         else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from typing import Any
 
 _INSTALLED = "_placement_pci_single_line"
 TRACEBACK_INDENT = "    "
@@ -30,7 +31,7 @@ def install() -> None:
     if getattr(previous, _INSTALLED, False):
         return
 
-    def single_line_record(*args, **kwargs) -> logging.LogRecord:  # type: ignore[no-untyped-def]
+    def single_line_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
         try:
             message = record.getMessage()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import configparser
 import dataclasses
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,8 @@ def default_database_url() -> str:
     return f"sqlite:///{data_dir / 'placement.sqlite'}"
 
 
-def setting(default: object = dataclasses.MISSING, *, doc: str,
-            default_factory: object = dataclasses.MISSING,
+def setting(default: Any = dataclasses.MISSING, *, doc: str,
+            default_factory: Any = dataclasses.MISSING,
             shown_default: str | None = None) -> Any:
     """One setting of ``Settings``: its default and the sentence that the
     sample configuration and the README table show for it.
@@ -140,8 +141,8 @@ class Settings:
                                  f"got {getattr(self, name)!r}")
 
     @classmethod
-    def load(cls, config_file: str | os.PathLike | None = None,
-             environ: dict[str, str] | None = None,
+    def load(cls, config_file: str | os.PathLike[str] | None = None,
+             environ: Mapping[str, str] | None = None,
              **overrides: object) -> Settings:
         """Defaults, then the ini file, then the environment, then overrides."""
         environ = os.environ if environ is None else environ
@@ -159,8 +160,10 @@ class Settings:
             if env_name in environ:
                 values[field.name] = environ[env_name]
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**{name: _coerce(cls, name, value)
-                      for name, value in values.items()})
+        # Each value has its own field's type; __post_init__ checks them.
+        coerced: dict[str, Any] = {name: _coerce(cls, name, value)
+                                   for name, value in values.items()}
+        return cls(**coerced)
 
 
 # Settings that take one of a few values: anything else refuses to start

@@ -37,6 +37,7 @@ from placement_pci.candidates.render import (
     allocation_request_json,
     provider_summary_json,
     quoted_uuid,
+    quoted_uuids,
     summary_mode,
 )
 from placement_pci.candidates.request_group import CandidateRequest
@@ -77,6 +78,12 @@ class _Tree:
     has_shared_only: bool = False
     # Trees other than the anchor's that the answers use.
     other_roots: frozenset[int] = frozenset()
+
+    @property
+    def answers(self) -> list[str]:
+        """``rendered``, once ``TreeAnswers._answers_of`` has filled it."""
+        assert self.rendered is not None
+        return self.rendered
 
 
 class TreeAnswers:
@@ -184,7 +191,7 @@ class TreeAnswers:
         if cap is not None:
             found = itertools.islice(found, cap)
         rendered, roots, shared_keys = [], [], []
-        quoted = graph.memoized(("quoted uuids",), dict)
+        quoted = quoted_uuids(graph)
         sharing = graph.sharing_ids
         chars = 0
         for answer in found:
@@ -226,7 +233,7 @@ class TreeAnswers:
                 if shared_key in seen_shared:
                     return
                 seen_shared.add(shared_key)
-            answers.append(tree.rendered[index])
+            answers.append(tree.answers[index])
             roots = tree.roots[index]
             if roots is None:
                 used_roots.add(anchor)
@@ -238,7 +245,7 @@ class TreeAnswers:
                 index = 0
                 while bound is None or len(answers) < bound:
                     tree = self._answers_of(graph, anchor, index + 1)
-                    if index >= len(tree.rendered):
+                    if index >= len(tree.answers):
                         break
                     take(anchor, tree, index)
                     index += 1
@@ -253,7 +260,7 @@ class TreeAnswers:
                 if bound is not None and len(answers) >= bound:
                     break
                 tree = self._answers_of(graph, anchor, index + 1)
-                if index < len(tree.rendered):
+                if index < len(tree.answers):
                     take(anchor, tree, index)
                     still_active.append(anchor)
             active = still_active
@@ -284,9 +291,9 @@ def tree_summaries(graph: ProviderGraph, roots: list[int],
     tree, cached per tree version across snapshots."""
     requested = frozenset(rc for group in request.groups for rc in group.resources)
     mode = summary_mode(requested, microversion)
-    cache: dict[int, tuple[int, str]] = graph.lineage_memoized(
+    cache: dict[int, tuple[int | None, str]] = graph.lineage_memoized(
         ("tree summaries", graph.epoch, mode), dict)
-    quoted = graph.memoized(("quoted uuids",), dict)
+    quoted = quoted_uuids(graph)
     for root in roots:
         version = graph.tree_version(root)
         cached = cache.get(root)

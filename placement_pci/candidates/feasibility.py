@@ -82,7 +82,8 @@ def _seed_ids(graph: ProviderGraph, group: RequestGroup) -> Iterable[int]:
         # Upstream matches nothing for a resourceless group that names
         # neither a required trait nor an aggregate.
         return ()
-    return sorted(set(min(seeds, key=len)))
+    smallest = min(seeds, key=len)
+    return sorted(set(smallest))
 
 
 def _serves_granular(provider: ProviderNode, group: RequestGroup,

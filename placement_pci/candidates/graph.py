@@ -16,7 +16,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar, cast
 
 from placement_pci.inventory import Inventory
 
@@ -30,6 +30,9 @@ KEPT_ANSWERS_SIZE = 24
 # Tree versions are unique in the process: a number never stands for two
 # different contents, whichever graph it came from.
 _VERSIONS = itertools.count(1)
+
+T = TypeVar("T")
+K = TypeVar("K")
 
 
 class ProviderNode(NamedTuple):
@@ -85,7 +88,7 @@ class ProviderGraph:
     def __init__(self, providers: Iterable[ProviderNode],
                  resource_classes: Iterable[str] = (),
                  traits: Iterable[str] = ()) -> None:
-        self.providers: Mapping[int, ProviderNode] = MappingProxyType(
+        self.providers: MappingProxyType[int, ProviderNode] = MappingProxyType(
             {provider.id: provider for provider in providers})
         self.resource_classes = frozenset(resource_classes)
         self._set_trait_names(traits)
@@ -106,7 +109,7 @@ class ProviderGraph:
                 by_trait[trait].append(provider.id)
             for aggregate in provider.aggregates:
                 by_aggregate[aggregate].append(provider.id)
-        self.by_uuid: Mapping[str, ProviderNode] = MappingProxyType(by_uuid)
+        self.by_uuid: MappingProxyType[str, ProviderNode] = MappingProxyType(by_uuid)
         self.by_class = _freeze(by_class)
         self.by_trait = _freeze(by_trait)
         self.by_aggregate = _freeze(by_aggregate)
@@ -114,7 +117,7 @@ class ProviderGraph:
         self.children = _freeze(children)
         self.has_trees = bool(children)
         version = next(_VERSIONS)
-        self.root_versions: Mapping[int, int] = MappingProxyType(
+        self.root_versions: MappingProxyType[int, int] = MappingProxyType(
             dict.fromkeys(self.by_root, version))
         self.epoch = version
         self._lineage = _Lineage(LINEAGE_MEMO_SIZE)
@@ -206,13 +209,13 @@ class ProviderGraph:
         new._start_caches()
         return new
 
-    def lineage_memoized(self, key: object, compute: Callable[[], object]) -> object:
+    def lineage_memoized(self, key: object, compute: Callable[[], T]) -> T:
         """Like ``memoized`` but shared by the graphs ``replacing()``
         derives from this one (a full build starts afresh): for caches
         whose entries carry the tree versions they hold for."""
         return self._lineage.get(key, compute)
 
-    def kept_answers(self, key: object, compute: Callable[[], object]) -> object:
+    def kept_answers(self, key: object, compute: Callable[[], T]) -> T:
         """``lineage_memoized`` for per-request-shape answer caches, in an
         LRU of their own (KEPT_ANSWERS_SIZE shapes)."""
         return self._kept_answers.get(key, compute)
@@ -235,7 +238,7 @@ class ProviderGraph:
         by_anchor = self.lineage_memoized(("sharing for", self.epoch), compute)
         return by_anchor.get(anchor, ())
 
-    def memoized(self, key: object, compute: Callable[[], object]) -> object:
+    def memoized(self, key: object, compute: Callable[[], T]) -> T:
         """``compute()`` once per key for this snapshot (bounded LRU).
 
         Callers must treat the returned value as read-only.
@@ -243,7 +246,7 @@ class ProviderGraph:
         with self._memo_lock:
             if key in self._memo:
                 self._memo.move_to_end(key)
-                return self._memo[key]
+                return _as_computed(self._memo[key], compute)
         value = compute()
         with self._memo_lock:
             self._memo[key] = value
@@ -337,11 +340,11 @@ class _Lineage:
         self._memo: OrderedDict[object, object] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: object, compute: Callable[[], object]) -> object:
+    def get(self, key: object, compute: Callable[[], T]) -> T:
         with self._lock:
             if key in self._memo:
                 self._memo.move_to_end(key)
-                return self._memo[key]
+                return _as_computed(self._memo[key], compute)
             value = compute()
             self._memo[key] = value
             if len(self._memo) > self._capacity:
@@ -349,5 +352,11 @@ class _Lineage:
             return value
 
 
-def _freeze(mapping: dict) -> Mapping:
+def _as_computed(value: object, _compute: Callable[[], T]) -> T:
+    # Each memo key belongs to one compute function (callers put what the
+    # answer depends on in the key), so a kept value has its type.
+    return cast(T, value)
+
+
+def _freeze(mapping: Mapping[K, Iterable[int]]) -> MappingProxyType[K, tuple[int, ...]]:
     return MappingProxyType({key: tuple(value) for key, value in mapping.items()})

@@ -96,7 +96,7 @@ def _summaries(graph: ProviderGraph, provider_ids: Iterable[int],
                requested: frozenset[str],
                microversion: Microversion) -> dict[str, Any]:
     mode = summary_mode(requested, microversion)
-    cache = graph.memoized(("summaries", mode), dict)
+    cache: dict[int, dict[str, Any]] = graph.memoized(("summaries", mode), dict)
     summaries = {}
     for pid in provider_ids:
         summary = cache.get(pid)
@@ -108,6 +108,13 @@ def _summaries(graph: ProviderGraph, provider_ids: Iterable[int],
 
 
 STREAM_BATCH = 200
+
+
+def quoted_uuids(graph: ProviderGraph) -> dict[int, str]:
+    """The snapshot's provider id -> JSON-quoted uuid memo, filled by
+    ``quoted_uuid``."""
+    quoted: dict[int, str] = graph.memoized(("quoted uuids",), dict)
+    return quoted
 
 
 def quoted_uuid(graph: ProviderGraph, quoted: dict[int, str], pid: int) -> str:
@@ -149,7 +156,7 @@ def render_stream(graph: ProviderGraph, answers: Iterable[AllocationRequest],
     used: set[int] = set()
     batch: list[str] = []
     first = True
-    quoted = graph.memoized(("quoted uuids",), dict)
+    quoted = quoted_uuids(graph)
     for answer in answers:
         used.update(pid for pid, _, _ in answer.resources)
         batch.append(allocation_request_json(graph, answer, microversion,
@@ -161,8 +168,8 @@ def render_stream(graph: ProviderGraph, answers: Iterable[AllocationRequest],
         yield ("" if first else ", ") + ", ".join(batch)
     yield '], "provider_summaries": {'
     # Each provider's summary is encoded once per snapshot and shape.
-    encoded = graph.memoized(("summary json", summary_mode(requested, microversion)),
-                             dict)
+    encoded: dict[int, str] = graph.memoized(
+        ("summary json", summary_mode(requested, microversion)), dict)
     parts = []
     for pid in summary_provider_ids(graph, used, nested_aware):
         text = encoded.get(pid)

@@ -96,7 +96,7 @@ class TreeSearch:
                        provider.traits, provider.aggregates,
                        tuple(membership[provider_id]))
             by_key.setdefault(key, []).append(provider_id)
-        classes = []
+        classes: list[ProviderClass] = []
         class_of: dict[int, int] = {}
         for members in by_key.values():
             if self.rng is not None:

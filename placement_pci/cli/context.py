@@ -23,7 +23,7 @@ def settings_from(context: click.Context, **overrides: object) -> Settings:
     root = context.find_root()
     config_file = (root.obj or {}).get("config_file")
     try:
-        return Settings.load(config_file, **overrides)
+        return Settings.load(config_file, environ=None, **overrides)
     except ValueError as error:
         raise SettingsError(str(error)) from None
 

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from placement_pci.cli import output, transport
+from placement_pci.cli.progress import progress
 from placement_pci.host_agent import nova_conf, sysfs
 
 
@@ -62,7 +63,8 @@ def build_body(*, body_file: str | None, device_spec_file: str | None,
             body["mdev"] = {**body.get("mdev", {}), **mdev}
     if from_sysfs:
         try:
-            body["devices"] = sysfs.read_pci_devices(sysfs_root)
+            with progress("Reading PCI devices from sysfs") as report:
+                body["devices"] = sysfs.read_pci_devices(sysfs_root, report)
             capacity = sysfs.read_mdev_capacity(sysfs_root)
         except OSError as error:
             raise click.UsageError(f"cannot read sysfs: {error}") from None

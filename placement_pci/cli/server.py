@@ -4,7 +4,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +17,9 @@ from placement_pci.cli.context import (
     settings_from,
 )
 from placement_pci.settings import Settings
+
+if TYPE_CHECKING:
+    import flask
 
 # oslo.upgradecheck's exit codes.
 SUCCESS, WARNING, FAILURE = 0, 1, 2
@@ -81,7 +86,7 @@ def _serve(context: click.Context, bind: str | None, workers: int | None,
 
     class _Server(BaseApplication):
         # Read by the worker class for its client timeouts.
-        settings = None
+        settings: Settings | None = None
 
         def load_config(self) -> None:
             self.cfg.set("bind", settings.bind)
@@ -103,7 +108,7 @@ def _serve(context: click.Context, bind: str | None, workers: int | None,
                 else:
                     self.cfg.set("control_socket", control_socket)
 
-        def load(self):  # type: ignore[no-untyped-def]
+        def load(self) -> flask.Flask:
             return create_app(settings, migrate=False)
 
     _Server.settings = settings
@@ -119,7 +124,7 @@ def _child_exit(_server: object, worker: object) -> None:
     metrics.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
 
 
-def _start_metrics_server(address: str):  # type: ignore[no-untyped-def]
+def _start_metrics_server(address: str) -> Callable[[object], None]:
     host, _, port = address.rpartition(":")
 
     def when_ready(_server: object) -> None:

@@ -15,8 +15,10 @@ little; this subclass also closes them after a bounded time:
 """
 from __future__ import annotations
 
+import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any
 
 import gevent
 from gunicorn.workers.base_async import AsyncWorker
@@ -30,11 +32,13 @@ class BoundedGeventWorker(GeventWorker):
     """GeventWorker with header and body read timeouts from the settings
     of the application it serves (``app.settings``)."""
 
+    wsgi: Callable
+
     def _setting(self, name: str, default: int) -> int:
         settings = getattr(self.app, "settings", None)
         return int(getattr(settings, name, default))
 
-    def timeout_ctx(self):  # type: ignore[no-untyped-def]
+    def timeout_ctx(self) -> gevent.Timeout:
         # Around reading each request's line and headers; on expiry the
         # parser yields nothing and the connection is closed.
         return gevent.Timeout(self._setting("client_header_timeout",
@@ -45,7 +49,7 @@ class BoundedGeventWorker(GeventWorker):
         self.wsgi = _with_body_deadline(
             self.wsgi, self._setting("client_body_timeout", DEFAULT_BODY_TIMEOUT))
 
-    def handle(self, listener, client, addr):  # type: ignore[no-untyped-def]
+    def handle(self, listener: socket.socket, client: socket.socket, addr: object) -> None:
         # GeventWorker.handle only makes the socket blocking; a timeout
         # instead bounds every read (and write) on the connection.
         client.settimeout(self._setting("client_body_timeout", DEFAULT_BODY_TIMEOUT))
@@ -55,7 +59,7 @@ class BoundedGeventWorker(GeventWorker):
 class _DeadlineInput:
     """wsgi.input whose reads raise TimeoutError past ``deadline``."""
 
-    def __init__(self, stream, deadline: float) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, stream: IO[bytes], deadline: float) -> None:
         self._stream = stream
         self._deadline = deadline
 
@@ -72,10 +76,10 @@ class _DeadlineInput:
     def readline(self, *args: int) -> bytes:
         return self._call(self._stream.readline, *args)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[bytes]:
         return iter(self.readline, b"")
 
-    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
 
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -80,7 +80,7 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
 
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: Any, _record: object) -> None:
         # Take transaction control away from pysqlite so BEGIN is ours.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -91,7 +91,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection):  # type: ignore[no-untyped-def]
+    def _on_begin(connection: Connection) -> None:
         if connection.get_execution_options().get("write_transaction"):
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         else:
@@ -230,12 +230,13 @@ def insert_ignoring_duplicates(connection: Connection, table: sa.Table,
     if not rows:
         return
     dialect = connection.dialect.name
+    statement: sa.Insert
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-        statement = insert(table).on_conflict_do_nothing()
+        from sqlalchemy.dialects import postgresql
+        statement = postgresql.insert(table).on_conflict_do_nothing()
     elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-        statement = insert(table).on_conflict_do_nothing()
+        from sqlalchemy.dialects import sqlite
+        statement = sqlite.insert(table).on_conflict_do_nothing()
     else:
         statement = table.insert().prefix_with("IGNORE")
     connection.execute(statement, rows)

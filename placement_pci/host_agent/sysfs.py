@@ -18,6 +18,7 @@ Bridges (PCI class 0x06xxxx) are skipped: they cannot be passed through.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -111,14 +112,20 @@ def _device_dirs(root: Path) -> list[Path]:
     return sorted(path for path in root.iterdir() if path.is_dir())
 
 
-def read_pci_devices(root: Path | str = DEFAULT_SYSFS_ROOT
+def read_pci_devices(root: Path | str = DEFAULT_SYSFS_ROOT,
+                     progress: Callable[[int, int], None] | None = None
                      ) -> list[dict[str, Any]]:
-    """The host's PCI devices, sorted by address."""
+    """The host's PCI devices, sorted by address.  ``progress(done,
+    total)`` is called after each device directory is read (bridges and
+    unreadable devices included)."""
     devices = []
-    for device_dir in _device_dirs(Path(root)):
+    device_dirs = _device_dirs(Path(root))
+    for done, device_dir in enumerate(device_dirs, start=1):
         device = _read_device(device_dir)
         if device is not None:
             devices.append(device)
+        if progress is not None:
+            progress(done, len(device_dirs))
     return devices
 
 

@@ -23,7 +23,8 @@ def list_allocation_candidates() -> flask.Response:
     """
     microversion.require(10)
     util.check_accept_json()
-    version = tuple(microversion.current())
+    major, minor = microversion.current()
+    version = (major, minor)
     request = parse_candidate_query(util.query_args(), version)
     chunks = stream_candidates(util.database(), util.snapshots(), request, version,
                                flask.current_app.config["SETTINGS"])

@@ -27,8 +27,10 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import flask
+import werkzeug.datastructures
 
 from placement_pci import errors, policy
 from placement_pci.http import routes
@@ -60,7 +62,7 @@ class RequestContext:
                                   roles=self.roles, system_scoped=self.system_scoped)
 
 
-def context_from_headers(headers) -> RequestContext | None:  # type: ignore[no-untyped-def]
+def context_from_headers(headers: werkzeug.datastructures.Headers) -> RequestContext | None:
     """The noauth2 context: whatever the client's headers claim."""
     token = headers.get("X-Auth-Token")
     if not token:
@@ -106,7 +108,10 @@ def install(app: flask.Flask, settings: Settings) -> None:
         enforce_new_defaults=settings.enforce_new_defaults,
         enforce_scope=settings.enforce_scope)
     if settings.auth_strategy == "keystone":
-        app.wsgi_app = KeystoneAuth(app.wsgi_app, keystone_config(settings))
+        # Flask documents wrapping wsgi_app as its middleware hook; its
+        # stubs declare a method.
+        app.wsgi_app = KeystoneAuth(  # type: ignore[method-assign]
+            app.wsgi_app, keystone_config(settings))
 
 
 def _declared_route() -> routes.Route | None:
@@ -194,7 +199,7 @@ class AuthFailure:
     headers: dict[str, str]
 
 
-def keystone_config(settings: Settings):  # type: ignore[no-untyped-def]
+def keystone_config(settings: Settings) -> Any:
     """An oslo.config object holding the ini file, which auth_token reads
     its ``[keystone_authtoken]`` options (and auth plugin options) from,
     exactly as in Placement's own configuration file."""
@@ -226,7 +231,7 @@ class KeystoneAuth:
     WWW-Authenticate header is kept.
     """
 
-    def __init__(self, app: Callable, conf) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, app: Callable, conf: Any) -> None:
         from keystonemiddleware import auth_token
 
         self.app = app
@@ -242,7 +247,7 @@ class KeystoneAuth:
             return self.app(environ, start_response)
         answer: list = []
 
-        def capture(status: str, headers: list, exc_info=None):  # type: ignore[no-untyped-def]
+        def capture(status: str, headers: list, exc_info: object = None) -> Callable:
             if environ.get(_PASSED_KEY):
                 return start_response(status, headers, exc_info)
             answer.append((status, headers))
@@ -276,5 +281,8 @@ def _target(route: routes.Route | None, context: RequestContext) -> dict[str, ob
         return {"project_id": context.project_id, "user_id": context.user_id}
     # The last value, as the handlers read repeated parameters: policy
     # must judge the same project the handler answers about.
-    return {name: (flask.request.args.getlist(name) or [None])[-1]
-            for name in route.policy_target}
+    target: dict[str, object] = {}
+    for name in route.policy_target:
+        values = flask.request.args.getlist(name)
+        target[name] = values[-1] if values else None
+    return target

@@ -53,11 +53,11 @@ def _render(entry: dict) -> flask.Response:
 
 def register(app: flask.Flask) -> None:
     @app.errorhandler(errors.PlacementError)
-    def _placement_error(error: errors.PlacementError):  # type: ignore[no-untyped-def]
+    def _placement_error(error: errors.PlacementError) -> flask.Response:
         return error_response(error.status, error.detail, error.code, error.headers)
 
     @app.errorhandler(werkzeug.exceptions.HTTPException)
-    def _http_error(error: werkzeug.exceptions.HTTPException):  # type: ignore[no-untyped-def]
+    def _http_error(error: werkzeug.exceptions.HTTPException) -> flask.Response:
         headers = {}
         if isinstance(error, werkzeug.exceptions.MethodNotAllowed) and error.valid_methods:
             headers["Allow"] = ", ".join(sorted(set(error.valid_methods) - {"HEAD", "OPTIONS"}))
@@ -69,7 +69,7 @@ def register(app: flask.Flask) -> None:
         return error_response(error.code or 500, detail, headers=headers)
 
     @app.errorhandler(Exception)
-    def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
+    def _unexpected(error: Exception) -> flask.Response:
         LOG.exception("unexpected error serving %s %s", flask.request.method,
                       flask.request.path)
         return error_response(500, "An unexpected error occurred.")

@@ -5,6 +5,7 @@ handlers ask ``is_at_least(N)`` for the minor version they depend on.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, MutableMapping
 from typing import NamedTuple
 
 import flask
@@ -28,7 +29,8 @@ MIN_VERSION = Version(1, 0)
 MAX_VERSION = Version(1, 39)
 
 
-def parse_request_version(headers: dict[str, str] | object) -> Version:
+def parse_request_version(headers: Iterable[tuple[str, str]] | MutableMapping[str, str]
+                          ) -> Version:
     """The requested version; raises NotAcceptable / BadRequest."""
     try:
         text = microversion_parse.get_version(headers, service_type=SERVICE_TYPE)

@@ -5,12 +5,14 @@ See api-ref/audit-ledger-headroom.md.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import flask
 
 from placement_pci import errors
 from placement_pci.http import routes, util
+from placement_pci.pci.audit import Finding
 from placement_pci.pci.device_spec import parse_strict_boolean
 from placement_pci.schemas.audit import HOSTNAME_LENGTH, AuditBodySchema
 from placement_pci.services import audit
@@ -37,7 +39,7 @@ def _hostname(body: dict[str, Any]) -> str | None:
     return hostname or body.get("hostname")
 
 
-def _findings_view(findings) -> flask.Response:  # type: ignore[no-untyped-def]
+def _findings_view(findings: Iterable[Finding]) -> flask.Response:
     return util.json_response({"findings": [f.as_dict() for f in findings]})
 
 

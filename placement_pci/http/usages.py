@@ -32,6 +32,7 @@ def total_usages() -> flask.Response:
     util.check_accept_json()
     params = routes.validated_query()
     database = util.database()
+    usages: dict[str, dict[str, int]] | dict[str, int]
     if microversion.is_at_least(38):
         usages = store.usages_by_consumer_type(
             database, params["project_id"], params.get("user_id"),

@@ -126,7 +126,8 @@ class AddressGlob:
 
     def single_address(self) -> PciAddress | None:
         """The one address this pattern names, if it has no wildcard."""
-        if None in (self.domain, self.bus, self.slot, self.function):
+        if (self.domain is None or self.bus is None or self.slot is None
+                or self.function is None):
             return None
         return PciAddress(self.domain, self.bus, self.slot, self.function)
 

@@ -158,6 +158,14 @@ class Finding:
                 "detail": self.detail}
 
 
+def _device_place(finding: Finding) -> tuple[str, str]:
+    """The provider and resource class of a finding about a device's
+    allocation (both always set on those kinds)."""
+    if finding.provider_uuid is None or finding.resource_class is None:
+        raise ValueError(f"{finding.kind} finding without provider or class")
+    return finding.provider_uuid, finding.resource_class
+
+
 def _assigned_by_consumer(facts: AuditFacts) -> dict[tuple[str, str, str], list[DeviceFact]]:
     """(consumer, provider, class) -> devices assigned to the consumer."""
     assignments = facts.assignments()
@@ -237,7 +245,7 @@ def _claims_without_allocations(facts: AuditFacts) -> list[Finding]:
     for claim in sorted(facts.claims.values(), key=lambda c: c.consumer_uuid):
         if facts.consumer(claim.consumer_uuid).allocations:
             continue
-        hosts = sorted({d.hostname for d in claim.devices}) or [None]
+        hosts: list[str | None] = [*sorted({d.hostname for d in claim.devices})] or [None]
         findings.append(Finding(
             CLAIM_WITHOUT_ALLOCATION, claim.consumer_uuid, hosts[0], None, None, None,
             f"consumer {claim.consumer_uuid} has a PCI claim ("
@@ -444,7 +452,7 @@ class _ConsumerPlanner:
             how = "as the ledger last saw them"
         else:
             recreated = {}
-            for recorded in self.claim.devices:
+            for recorded in (self.claim.devices if self.claim else ()):
                 device = self.devices.get(recorded.key)
                 if recorded.held and device is not None and device.resource_class:
                     _add(recreated, device.provider_uuid, device.resource_class, 1)
@@ -466,7 +474,7 @@ class _ConsumerPlanner:
             return Action(finding, "none", "not repaired: the consumer is not live but "
                           "the device is still assigned to it; release its claim or let "
                           "its host report the device free", False)
-        provider, resource_class = finding.provider_uuid, finding.resource_class
+        provider, resource_class = _device_place(finding)
         _add(self.target, provider, resource_class, 1)
         self.allocations_changed = True
         self.involved.add(provider)
@@ -475,7 +483,7 @@ class _ConsumerPlanner:
                       f"device {finding.address}, which is assigned to it")
 
     def _assign_device(self, finding: Finding) -> Action:
-        provider, resource_class = finding.provider_uuid, finding.resource_class
+        provider, resource_class = _device_place(finding)
         if self.claim is None:
             return Action(finding, "none", "not repaired: the consumer has no PCI claim, "
                           "so no device can be assigned to it here; its host reports "
@@ -518,6 +526,8 @@ class _ConsumerPlanner:
         """In place of a claimed device of the same provider that is lost
         (its host no longer reports it, or another claim took it over),
         keeping its request group; else as a new entry."""
+        if self.claim_devices is None:
+            self.claim_devices = []
         for index, recorded in enumerate(self.claim_devices):
             lost = recorded.key not in self.devices or not recorded.held
             if recorded.provider_uuid == device.provider_uuid and lost:

@@ -76,34 +76,35 @@ def _parse_one(index: int, raw: Any) -> HostDevice:
     if dev_type not in DEV_TYPES:
         raise fail("dev_type", f"unknown device type {dev_type!r}; "
                    f"expected one of {', '.join(DEV_TYPES)}")
-    # Out-of-range addresses propagate as AddressOutOfRange so the caller
-    # can ignore the device with a warning; malformed ones are errors.
-    try:
-        address = pci_address.parse_address(raw["address"])
-    except pci_address.AddressOutOfRange:
-        raise
-    except pci_address.AddressError as error:
-        raise fail("address", str(error)) from None
-    parent = None
-    if raw.get("parent_addr") is not None:
+
+    def pci_address_of(key: str) -> pci_address.PciAddress:
+        # Out-of-range addresses propagate as AddressOutOfRange so the
+        # caller can ignore the device with a warning; malformed ones are
+        # errors.
         try:
-            parent = pci_address.parse_address(raw["parent_addr"])
+            return pci_address.parse_address(raw[key])
         except pci_address.AddressOutOfRange:
             raise
         except pci_address.AddressError as error:
-            raise fail("parent_addr", str(error)) from None
+            raise fail(key, str(error)) from None
+
+    address = pci_address_of("address")
+    parent = (pci_address_of("parent_addr") if raw.get("parent_addr") is not None
+              else None)
     if dev_type in CHILD_TYPES and parent is None:
         raise fail("parent_addr", f"a {dev_type} device needs the address "
                    "of its parent PF")
-    ids = {}
-    for key in ("vendor_id", "product_id", "vf_product_id"):
-        if raw.get(key) is None:
-            ids[key] = None
-            continue
+
+    def hex_id(key: str) -> str:
         try:
-            ids[key] = parse_hex_id(raw[key])
+            return parse_hex_id(raw[key])
         except ValueError as error:
             raise fail(key, str(error)) from None
+
+    # vendor_id and product_id are required (checked above).
+    vendor_id, product_id = hex_id("vendor_id"), hex_id("product_id")
+    vf_product_id = (hex_id("vf_product_id") if raw.get("vf_product_id") is not None
+                     else None)
     numa_node = raw.get("numa_node")
     if numa_node is not None and (isinstance(numa_node, bool)
                                   or not isinstance(numa_node, int)
@@ -116,10 +117,10 @@ def _parse_one(index: int, raw: Any) -> HostDevice:
         if parsed is None:
             raise fail("assigned_to", f"{assigned_to!r} is not a uuid")
         assigned_to = parsed
-    return HostDevice(address=address, vendor_id=ids["vendor_id"],
-                      product_id=ids["product_id"], dev_type=dev_type,
+    return HostDevice(address=address, vendor_id=vendor_id,
+                      product_id=product_id, dev_type=dev_type,
                       parent_addr=parent, numa_node=numa_node,
-                      vf_product_id=ids["vf_product_id"],
+                      vf_product_id=vf_product_id,
                       assigned_to=assigned_to)
 
 

@@ -178,7 +178,7 @@ def _bool(value: str, key: str, error) -> bool:
         raise error(key, str(exc)) from None
 
 
-def _conflict(name: str, flavor_value: str, image_value: str,
+def _conflict(name: str, flavor_value: str | None, image_value: str | None,
               what: str = "") -> errors.BadRequest:
     return extra_specs_error(
         _flavor_key(name),
@@ -187,8 +187,10 @@ def _conflict(name: str, flavor_value: str, image_value: str,
         f"value in both")
 
 
-def _unique(src: _Sources, name: str, choices=None) -> str | None:
-    """Flavor ``hw:<name>`` or image ``hw_<name>``; both set must agree."""
+def _flavor_and_image(src: _Sources, name: str,
+                      choices=None) -> tuple[str | None, str | None]:
+    """Flavor ``hw:<name>`` and image ``hw_<name>``, each checked against
+    ``choices`` (when given) where set."""
     flavor_value = src.specs.get(_flavor_key(name))
     image_value = src.props.get(_image_key(name))
     if choices is not None:
@@ -198,6 +200,12 @@ def _unique(src: _Sources, name: str, choices=None) -> str | None:
         if image_value is not None:
             _choice(image_value, choices, _image_key(name),
                     image_property_error)
+    return flavor_value, image_value
+
+
+def _unique(src: _Sources, name: str, choices=None) -> str | None:
+    """Flavor ``hw:<name>`` or image ``hw_<name>``; both set must agree."""
+    flavor_value, image_value = _flavor_and_image(src, name, choices)
     if flavor_value and image_value and flavor_value != image_value:
         raise _conflict(name, flavor_value, image_value)
     return flavor_value or image_value
@@ -284,6 +292,7 @@ def _realtime_cpus(src: _Sources, vcpus: int,
         return None
     image_mask = src.props.get("hw_cpu_realtime_mask")
     flavor_mask = src.specs.get("hw:cpu_realtime_mask")
+    text: str | None
     if image_mask:
         key, error, text = ("hw_cpu_realtime_mask", image_property_error,
                             image_mask)
@@ -330,14 +339,7 @@ def _hyperthreading_trait(src: _Sources, groups) -> str | None:
 
 
 def _cpu_policy(src: _Sources) -> str | None:
-    flavor_policy = src.specs.get("hw:cpu_policy")
-    image_policy = src.props.get("hw_cpu_policy")
-    if flavor_policy is not None:
-        _choice(flavor_policy, CPU_POLICIES, "hw:cpu_policy",
-                extra_specs_error)
-    if image_policy is not None:
-        _choice(image_policy, CPU_POLICIES, "hw_cpu_policy",
-                image_property_error)
+    flavor_policy, image_policy = _flavor_and_image(src, "cpu_policy", CPU_POLICIES)
     if flavor_policy == DEDICATED:
         return flavor_policy
     if flavor_policy in (SHARED, MIXED):
@@ -352,14 +354,8 @@ def _cpu_policy(src: _Sources) -> str | None:
 
 
 def _thread_policy(src: _Sources) -> str | None:
-    flavor_policy = src.specs.get("hw:cpu_thread_policy")
-    image_policy = src.props.get("hw_cpu_thread_policy")
-    if flavor_policy is not None:
-        _choice(flavor_policy, THREAD_POLICIES, "hw:cpu_thread_policy",
-                extra_specs_error)
-    if image_policy is not None:
-        _choice(image_policy, THREAD_POLICIES, "hw_cpu_thread_policy",
-                image_property_error)
+    flavor_policy, image_policy = _flavor_and_image(src, "cpu_thread_policy",
+                                                    THREAD_POLICIES)
     if flavor_policy in (None, PREFER):
         return flavor_policy or image_policy
     if image_policy and image_policy != flavor_policy:
@@ -408,8 +404,8 @@ def _translate_cpu(src: _Sources, groups, vcpus: int,
             "hw:cpu_thread_policy",
             f"cannot be combined with trait:{os_traits.HW_CPU_HYPERTHREADING} "
             f"(flavor or image); use one or the other")
-    effective_thread = thread_policy or {"forbidden": ISOLATE,
-                                         "required": REQUIRE}.get(ht_trait)
+    effective_thread = thread_policy or (
+        {"forbidden": ISOLATE, "required": REQUIRE}.get(ht_trait) if ht_trait else None)
     if effective in (SHARED, None):
         if effective_thread:
             raise extra_specs_error(

@@ -14,6 +14,7 @@ so the rules live here and the store only executes the result:
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import os_traits
@@ -195,7 +196,7 @@ def compute_changes(
     planned: PlannedTree,
     existing: list[ExistingProvider],
     current_root_traits: frozenset[str] | None,
-    healing: list[AllocationFix] = (),
+    healing: Sequence[AllocationFix] = (),
 ) -> TreeChanges:
     """Compare the plan with the managed providers under the root.
 

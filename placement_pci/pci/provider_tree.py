@@ -8,6 +8,7 @@ hostname.  Whatever makes the tree ambiguous refuses the whole update.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -266,7 +267,7 @@ def plan_provider_tree(
     hostname: str,
     specs: list[DeviceSpec],
     devices: list[HostDevice],
-    mdev_inventories: list[mdev_module.MdevInventory] = (),
+    mdev_inventories: Sequence[mdev_module.MdevInventory] = (),
     root_viommu_traits: frozenset[str] | None = None,
     warnings: list[str] | None = None,
 ) -> PlannedTree:

@@ -105,7 +105,8 @@ class RoleCheck(Check):
     def matches(self, target: Target, credentials: Target, rules: RuleMap) -> bool:
         wanted = _substitute(self.role, target)
         roles = credentials.get("roles") or ()
-        return wanted is not None and wanted.lower() in {r.lower() for r in roles}
+        return (wanted is not None and isinstance(roles, Iterable)
+                and wanted.lower() in {r.lower() for r in roles})
 
     def __str__(self) -> str:
         return f"role:{self.role}"
@@ -181,28 +182,27 @@ class Not(Check):
 
 
 @dataclass(frozen=True)
-class AllOf(Check):
+class _Combination(Check):
+    """Checks joined by ``and`` or ``or``."""
     checks: tuple[Check, ...]
-
-    def matches(self, target: Target, credentials: Target, rules: RuleMap) -> bool:
-        return all(c.matches(target, credentials, rules) for c in self.checks)
 
     def referenced_rules(self) -> Iterable[str]:
         return [name for c in self.checks for name in c.referenced_rules()]
+
+
+@dataclass(frozen=True)
+class AllOf(_Combination):
+    def matches(self, target: Target, credentials: Target, rules: RuleMap) -> bool:
+        return all(c.matches(target, credentials, rules) for c in self.checks)
 
     def __str__(self) -> str:
         return "(" + " and ".join(map(str, self.checks)) + ")"
 
 
 @dataclass(frozen=True)
-class AnyOf(Check):
-    checks: tuple[Check, ...]
-
+class AnyOf(_Combination):
     def matches(self, target: Target, credentials: Target, rules: RuleMap) -> bool:
         return any(c.matches(target, credentials, rules) for c in self.checks)
-
-    def referenced_rules(self) -> Iterable[str]:
-        return [name for c in self.checks for name in c.referenced_rules()]
 
     def __str__(self) -> str:
         return "(" + " or ".join(map(str, self.checks)) + ")"

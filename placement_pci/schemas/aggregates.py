@@ -17,4 +17,4 @@ class AggregatesV1_19(StrictSchema):
 
 
 # Before 1.19 the body is the bare list.
-SET_AGGREGATES = {0: aggregate_list(), 19: AggregatesV1_19}
+SET_AGGREGATES: dict[int, Array | type[StrictSchema]] = {0: aggregate_list(), 19: AggregatesV1_19}

@@ -108,7 +108,7 @@ class Integer(JsonField):
         self.minimum = minimum
         self.maximum = maximum
 
-    def _deserialize(self, value: Any, _attr: str | None, data: Any, **kwargs: Any) -> int:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         if not _is_integer(value):
             raise self._wrong_type(value)
         _check_range(value, self.minimum, self.maximum)
@@ -126,7 +126,7 @@ class Number(JsonField):
         self.minimum = minimum
         self.maximum = maximum
 
-    def _deserialize(self, value: Any, _attr: str | None, data: Any, **kwargs: Any) -> float:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
         if not _is_number(value):
             raise self._wrong_type(value)
         _check_range(value, self.minimum, self.maximum)
@@ -138,7 +138,7 @@ class Boolean(JsonField):
 
     json_type = "boolean"
 
-    def _deserialize(self, value: Any, _attr: str | None, data: Any, **kwargs: Any) -> bool:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
         if not isinstance(value, bool):
             raise self._wrong_type(value)
         return value
@@ -160,7 +160,7 @@ class String(JsonField):
         self.pattern = re.compile(pattern) if pattern is not None else None
         self.uuid = uuid
 
-    def _deserialize(self, value: Any, _attr: str | None, data: Any, **kwargs: Any) -> str:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if not isinstance(value, str):
             raise self._wrong_type(value)
         if self.max_length is not None and len(value) > self.max_length:
@@ -187,7 +187,7 @@ class JsonValue(JsonField):
     """Any JSON value: the structure is checked by the pure parser the
     value is given to (aliases, device specs, flavors)."""
 
-    def _deserialize(self, value: Any, _attr: str | None, data: Any, **kwargs: Any) -> Any:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         return value
 
 
@@ -204,7 +204,7 @@ class Array(JsonField):
         self.min_items = min_items
         self.max_items = max_items
 
-    def _deserialize(self, value: Any, _attr: str | None, data: Any, **kwargs: Any) -> list:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list:
         if not isinstance(value, list):
             raise self._wrong_type(value)
         if len(value) < self.min_items:
@@ -230,7 +230,7 @@ class Object(JsonField):
         super().__init__(**kwargs)
         self.schema = schema
 
-    def _deserialize(self, value: Any, _attr: str | None, data: Any, **kwargs: Any) -> dict:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dict:
         return self.schema().load(value)
 
 
@@ -252,7 +252,7 @@ class KeyedObject(JsonField):
         self.min_properties = min_properties
         self.refuse_other_keys = refuse_other_keys
 
-    def _deserialize(self, value: Any, _attr: str | None, data: Any, **kwargs: Any) -> dict:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dict:
         if not isinstance(value, dict):
             raise self._wrong_type(value)
         if len(value) < self.min_properties:
@@ -280,7 +280,9 @@ class StrictSchema(marshmallow.Schema):
     class Meta:
         unknown = marshmallow.RAISE
 
-    error_messages: ClassVar[dict[str, Any]] = {
+    # marshmallow declares error_messages as an instance attribute (the
+    # class-level dict is its default).
+    error_messages: dict[str, Any] = {
         "unknown": UNEXPECTED_KEY,
         "type": Violation("type", "input is not of type 'object'"),
     }

@@ -8,6 +8,8 @@ given to.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from placement_pci.pci import extra_specs
 from placement_pci.schemas import base
 from placement_pci.schemas.allocations import CONSUMER_TYPE_PATTERN
@@ -68,7 +70,7 @@ def _limit() -> base.Integer:
     return base.Integer(minimum=1, maximum=MAX_LIMIT, allow_none=True)
 
 
-def _hostname(**kwargs: object) -> base.String:
+def _hostname(**kwargs: Any) -> base.String:
     return base.String(min_length=1, max_length=HOSTNAME_MAX_LENGTH,
                        pattern=HOSTNAME_PATTERN, **kwargs)
 
@@ -113,7 +115,7 @@ class PreviewAliases(base.StrictSchema):
     image = base.Object(Image, allow_none=True)
 
 
-def _device_specs(**kwargs: object) -> base.Array:
+def _device_specs(**kwargs: Any) -> base.Array:
     """Device spec objects or nova.conf strings (checked by pci.device_spec)."""
     return base.Array(base.JsonValue(), **kwargs)
 

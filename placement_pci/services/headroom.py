@@ -26,7 +26,9 @@ def _limit_to_takeable_devices(graph: ProviderGraph,
     changed = []
     for (provider_uuid, resource_class), free in takeable.items():
         provider = graph.by_uuid.get(provider_uuid)
-        inventory = provider.inventories.get(resource_class) if provider else None
+        if provider is None:
+            continue
+        inventory = provider.inventories.get(resource_class)
         if inventory is None:
             continue
         used = provider.used(resource_class)

@@ -323,7 +323,7 @@ def _apply(connection: Connection, plan: _Plan,
 
 def _heal(connection: Connection, plan: _Plan, records: dict[str, Provider],
           generations: _Generations, context: RequestContext) -> list[dict[str, Any]]:
-    healed = []
+    healed: list[dict[str, Any]] = []
     by_consumer: dict[str, list[provider_diff.AllocationFix]] = defaultdict(list)
     for fix in plan.changes.healing:
         by_consumer[fix.consumer_uuid].append(fix)

@@ -82,7 +82,7 @@ class ClaimedDevice:
     index: int | None
     hostname: str
     address: str
-    provider_uuid: str
+    provider_uuid: str | None
     dev_type: str
     resource_class: str | None
     parent_addr: str | None
@@ -239,7 +239,7 @@ def _choose_devices(connection: Connection, claim: ClaimInput,
                    for row in candidates}
         kept = [row for row in candidates if holders[row.id] == consumer_uuid]
         free = [row for row in candidates if holders[row.id] is None]
-        pick = (kept or free or [None])[0]
+        pick = next(iter(kept or free), None)
         if pick is None:
             raise errors.Conflict(
                 f"No free {resource_class} device on provider {provider} for "

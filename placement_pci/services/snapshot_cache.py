@@ -83,15 +83,16 @@ class SnapshotCache:
                     if current is not None and current.fingerprint == fingerprint:
                         return current.graph
                     cached = current
-                full = cached is None or self._loader is not load_graph
-                with metrics.SnapshotTimer("full" if full else "incremental"):
-                    if full:
+                # Only the default loader's graphs can be refreshed in place.
+                base = cached if self._loader is load_graph else None
+                with metrics.SnapshotTimer("full" if base is None else "incremental"):
+                    if base is None:
                         graph = self._loader(connection)
                     else:
                         graph = refresh_graph(
-                            connection, cached.graph,
-                            changed_sections(cached.fingerprint, fingerprint),
-                            (cached.fingerprint, fingerprint))
+                            connection, base.graph,
+                            changed_sections(base.fingerprint, fingerprint),
+                            (base.fingerprint, fingerprint))
                 self.loads += 1
                 self._cached[database] = _Cached(fingerprint, graph)
                 return graph

@@ -23,13 +23,13 @@ def _aggregates(connection: Connection, provider_id: int
         sa.select(AGG.c.uuid, LINK.c.created_at, LINK.c.updated_at)
         .select_from(LINK.join(AGG, LINK.c.aggregate_id == AGG.c.id))
         .where(LINK.c.resource_provider_id == provider_id).order_by(AGG.c.id)).all()
-    stamps = [r.updated_at or r.created_at for r in rows if (r.updated_at or r.created_at)]
-    return [r.uuid for r in rows], (max(stamps) if stamps else None)
+    return [r.uuid for r in rows], common.newest_change(rows)
 
 
 def get_provider_aggregates(database: Database, provider_uuid: str
                             ) -> tuple[Provider, list[str], datetime.datetime | None]:
-    def read(connection: Connection):  # type: ignore[no-untyped-def]
+    def read(connection: Connection
+             ) -> tuple[Provider, list[str], datetime.datetime | None]:
         provider = load_provider(connection, provider_uuid)
         return (provider, *_aggregates(connection, provider.id))
     return database.run_read(read)

@@ -70,12 +70,12 @@ def read_facts(connection: Connection) -> AuditFacts:
                    tables.consumer_types.c.id == CONSUMERS.c.consumer_type_id))}
     consumers = {}
     for uuid in set(allocations) | set(consumer_rows):
-        row = consumer_rows.get(uuid)
+        found = consumer_rows.get(uuid)
         consumers[uuid] = ConsumerFact(
-            uuid=uuid, generation=row.generation if row else None,
-            consumer_type=row.consumer_type if row else None,
-            project_id=row.project_id if row else None,
-            user_id=row.user_id if row else None,
+            uuid=uuid, generation=found.generation if found else None,
+            consumer_type=found.consumer_type if found else None,
+            project_id=found.project_id if found else None,
+            user_id=found.user_id if found else None,
             allocations={p: dict(r) for p, r in allocations.get(uuid, {}).items()})
 
     devices = [

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 from placement_pci import errors
 from placement_pci.db import tables
 from placement_pci.db.engine import RetryTransaction
-from placement_pci.store.common import utcnow
+from placement_pci.store.common import insert_returning_id, utcnow
 
 CLAIMS = tables.pci_claims
 CLAIM_DEVICES = tables.pci_claim_devices
@@ -134,9 +134,8 @@ def write_claim(connection: Connection, consumer_uuid: str, request: dict[str, A
     claim_id = connection.execute(sa.select(CLAIMS.c.id).where(
         CLAIMS.c.consumer_uuid == consumer_uuid)).scalar()
     if claim_id is None:
-        claim_id = connection.execute(CLAIMS.insert().values(
-            consumer_uuid=consumer_uuid, request=body, created_at=now, updated_at=now)
-        ).inserted_primary_key[0]
+        claim_id = insert_returning_id(connection, CLAIMS.insert().values(
+            consumer_uuid=consumer_uuid, request=body, created_at=now, updated_at=now))
     else:
         connection.execute(sa.update(CLAIMS).where(CLAIMS.c.id == claim_id)
                            .values(request=body, updated_at=now))

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from placement_pci import errors
 from placement_pci.db import tables
+from placement_pci.db.engine import insert_ignoring_duplicates
 
 RP = tables.resource_providers
 
@@ -18,6 +19,22 @@ RP = tables.resource_providers
 def utcnow() -> datetime.datetime:
     """Naive UTC timestamp (the schema stores naive DateTime)."""
     return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
+def insert_returning_id(connection: Connection, statement: sa.Insert) -> int:
+    """Run a one-row INSERT and answer the new row's id."""
+    key = connection.execute(statement).inserted_primary_key
+    # Only an executemany leaves no key; one row always has one.
+    assert key is not None
+    return int(key[0])
+
+
+def newest_change(rows: Iterable[sa.Row]) -> datetime.datetime | None:
+    """The newest of the rows' change times (``updated_at``, else
+    ``created_at``): a listing's Last-Modified; None for no rows."""
+    stamps = [s for s in (row.updated_at or row.created_at for row in rows)
+              if s is not None]
+    return max(stamps) if stamps else None
 
 
 def bump_generation(connection: Connection, provider_id: int,
@@ -60,6 +77,18 @@ def resource_class_ids(connection: Connection, names: Iterable[str]) -> dict[str
 def trait_ids(connection: Connection, names: Iterable[str]) -> dict[str, int]:
     """Name -> id of those trait ``names`` that exist."""
     return _ids_by_name(connection, tables.traits, names)
+
+
+def ensure_named_rows(connection: Connection, table: sa.Table, names: Iterable[str]) -> None:
+    """Create the rows of ``table`` (resource classes, traits) for those
+    of ``names`` that do not exist; concurrent creators of the same name
+    all end up with the one row."""
+    wanted = set(names)
+    absent = missing(wanted, _ids_by_name(connection, table, wanted))
+    if absent:
+        now = utcnow()
+        insert_ignoring_duplicates(connection, table, [
+            {"name": name, "created_at": now, "updated_at": now} for name in absent])
 
 
 def missing(wanted: Iterable[str], found: dict[str, int]) -> list[str]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -19,6 +20,7 @@ from placement_pci.store import capacity, common
 from placement_pci.store.providers import Provider, load_provider, lock_provider
 
 LOG = logging.getLogger(__name__)
+T = TypeVar("T")
 INV = tables.inventories
 RC = tables.resource_classes
 
@@ -67,7 +69,7 @@ def load_inventories(connection: Connection, provider_id: int) -> dict[str, Inve
 
 def get_inventories(database: Database, provider_uuid: str
                     ) -> tuple[Provider, dict[str, Inventory]]:
-    def read(connection: Connection):  # type: ignore[no-untyped-def]
+    def read(connection: Connection) -> tuple[Provider, dict[str, Inventory]]:
         provider = load_provider(connection, provider_uuid)
         return provider, load_inventories(connection, provider.id)
     return database.run_read(read)
@@ -128,7 +130,7 @@ def add_inventory(database: Database, provider_uuid: str, inventory: Inventory, 
     return _run_write(database, add)
 
 
-def _run_write(database: Database, operation):  # type: ignore[no-untyped-def]
+def _run_write(database: Database, operation: Callable[[Connection], T]) -> T:
     """run_write, with a concurrently deleted resource class (a foreign
     key failure) reported as a conflict to retry rather than a 500."""
     try:
@@ -155,13 +157,10 @@ def update_inventory(database: Database, provider_uuid: str, expected_generation
             raise _generation_conflict()
         _check_for_update(inventory, provider, reserved_may_equal_total)
         class_id = _class_id(connection, inventory.resource_class)
-        result = None
-        if class_id is not None:
-            result = connection.execute(sa.update(INV).where(
+        if class_id is None or connection.execute(sa.update(INV).where(
                 INV.c.resource_provider_id == provider.id,
                 INV.c.resource_class_id == class_id).values(
-                    updated_at=common.utcnow(), **inventory.as_dict()))
-        if result is None or result.rowcount == 0:
+                    updated_at=common.utcnow(), **inventory.as_dict())).rowcount == 0:
             raise errors.BadRequest(
                 "No inventory record with resource class for resource provider "
                 f"{provider.uuid}: No inventory of class {inventory.resource_class} found.")

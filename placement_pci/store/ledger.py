@@ -107,7 +107,8 @@ def append(connection: Connection, context: RequestContext, action: str,
     last = _take_numbers(connection, len(changes))
     first = last - len(changes) + 1
     now = utcnow()
-    rows, host_rows = [], []
+    rows: list[dict[str, object]] = []
+    host_rows: list[dict[str, object]] = []
     for seq, (consumer, before, after) in enumerate(changes, start=first):
         rows.append({
             "seq": seq, "logged_at": now, "consumer_uuid": consumer,

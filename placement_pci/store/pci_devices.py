@@ -59,7 +59,7 @@ def replace_host_devices(connection: Connection, hostname: str,
 
 
 def devices_on_providers(connection: Connection,
-                         provider_uuids: Iterable[str]) -> list[sa.Row]:
+                         provider_uuids: Iterable[str]) -> Sequence[sa.Row]:
     """Every device row whose provider is one of ``provider_uuids``, by
     host and address."""
     wanted = sorted(set(provider_uuids))
@@ -86,5 +86,5 @@ def devices_at(connection: Connection,
 
 def all_devices(connection: Connection) -> list[sa.Row]:
     """Every device row of every host, by host and address."""
-    return connection.execute(
-        sa.select(DEVICES).order_by(DEVICES.c.hostname, DEVICES.c.address)).all()
+    return list(connection.execute(
+        sa.select(DEVICES).order_by(DEVICES.c.hostname, DEVICES.c.address)).all())

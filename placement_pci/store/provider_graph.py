@@ -18,7 +18,7 @@ snapshot older than what was committed when it arrived.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 import sqlalchemy as sa
@@ -127,7 +127,7 @@ _ALLOCATIONS_AND_USAGES = sa.union_all(
     .join_from(ALLOC, RC, RC.c.id == ALLOC.c.resource_class_id)
     .group_by(ALLOC.c.resource_provider_id, RC.c.name))
 
-def _split(rows: list) -> tuple[Fingerprint, list]:
+def _split(rows: Sequence[sa.Row]) -> tuple[Fingerprint, list]:
     sections = sorted((row for row in rows if row[0] < len(_SECTIONS)),
                       key=lambda row: row[0])
     fingerprint = tuple(tuple(row[1:1 + len(columns)])
@@ -230,7 +230,7 @@ def changed_sections(old: Fingerprint, new: Fingerprint) -> set[str]:
             if before != after}
 
 
-def _rows(connection: Connection, query: sa.Select) -> list:
+def _rows(connection: Connection, query: sa.Select) -> Sequence[sa.Row]:
     return connection.execute(query).all()
 
 
@@ -247,7 +247,7 @@ def _inventory_query() -> sa.Select:
             .join(RC, RC.c.id == INV.c.resource_class_id))
 
 
-def _inventory_rows(rows: list) -> list[InventoryRow]:
+def _inventory_rows(rows: Iterable[sa.Row]) -> list[InventoryRow]:
     return [InventoryRow(provider_id, name, Inventory(
                 total, reserved, min_unit, max_unit, step_size, float(ratio)))
             for provider_id, name, total, reserved, min_unit, max_unit,
@@ -268,12 +268,12 @@ def _trait_query() -> sa.Select:
             .join(TRAIT, TRAIT.c.id == RP_TRAIT.c.trait_id))
 
 
-def _aggregate_rows(connection: Connection) -> list:
+def _aggregate_rows(connection: Connection) -> Sequence[sa.Row]:
     return _rows(connection, sa.select(RP_AGG.c.resource_provider_id, AGG.c.uuid)
                  .join(AGG, AGG.c.id == RP_AGG.c.aggregate_id))
 
 
-def _trait_names(connection: Connection) -> list[str]:
+def _trait_names(connection: Connection) -> Sequence[str]:
     return connection.execute(
         sa.select(TRAIT.c.name).order_by(TRAIT.c.id)).scalars().all()
 
@@ -296,8 +296,8 @@ _INCREMENTAL_LIMIT = 0.25
 
 
 def _for_providers(connection: Connection, query: sa.Select,
-                   column: sa.ColumnElement, ids: list[int]) -> list:
-    found = []
+                   column: sa.ColumnElement, ids: list[int]) -> list[sa.Row]:
+    found: list[sa.Row] = []
     for start in range(0, len(ids), _CHUNK):
         found += _rows(connection, query.where(column.in_(ids[start:start + _CHUNK])))
     return found
@@ -391,7 +391,7 @@ def _refresh_bumped(connection: Connection, old: ProviderGraph,
     if {"inventories", "provider_traits"} & sections and not changed_ids:
         return None
     inventories, traits, usages = _provider_details(connection, changed_ids, sections)
-    touched = {row.id: row for row in changed}
+    touched: dict[int, ProviderRow | None] = {row.id: row for row in changed}
     if usages is not None:
         touched.update({pid: None for pid, provider in old.providers.items()
                         if (provider.usages or pid in usages) and pid not in touched
@@ -607,6 +607,7 @@ def refresh_graph(connection: Connection, old: ProviderGraph,
     for row in rows:
         previous = old.providers.get(row.id)
         fresh = row.id in changed_set
+        provider_usages: Mapping[str, int]
         if previous is None:
             provider_usages = usages.get(row.id, {}) if usages is not None else {}
             provider_aggregates = (frozenset(aggregates.get(row.id, ()))
@@ -623,9 +624,9 @@ def refresh_graph(connection: Connection, old: ProviderGraph,
         provider = ProviderNode(
             row.id, row.uuid, row.name, row.generation, row.parent_id,
             row.root_id if row.root_id is not None else row.id,
-            frozenset(traits[row.id]) if fresh else previous.traits,
+            frozenset(traits[row.id]) if fresh or previous is None else previous.traits,
             provider_aggregates,
-            inventories[row.id] if fresh else previous.inventories,
+            inventories[row.id] if fresh or previous is None else previous.inventories,
             provider_usages)
         providers.append(provider)
         replaced.append(provider)

@@ -3,8 +3,9 @@ re-parent and delete, each in one transaction."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
@@ -15,6 +16,7 @@ from placement_pci.db.engine import Database
 from placement_pci.identifiers import canonical_uuid, generate_uuid
 from placement_pci.store import capacity, common
 
+T = TypeVar("T")
 RP = tables.resource_providers
 _PARENT = RP.alias("parent")
 _ROOT = RP.alias("root")
@@ -138,9 +140,9 @@ def create_provider(database: Database, *, name: str, uuid: str | None = None,
 def _insert(connection: Connection, uuid: str, name: str, parent_id: int | None,
             root_id: int | None) -> int:
     now = common.utcnow()
-    new_id = connection.execute(RP.insert().values(
+    new_id = common.insert_returning_id(connection, RP.insert().values(
         uuid=uuid, name=name, generation=0, parent_provider_id=parent_id,
-        root_provider_id=root_id, created_at=now, updated_at=now)).inserted_primary_key[0]
+        root_provider_id=root_id, created_at=now, updated_at=now))
     if root_id is None:
         connection.execute(sa.update(RP).where(RP.c.id == new_id)
                            .values(root_provider_id=new_id))
@@ -212,7 +214,7 @@ def _create_failed(name: str, uuid: str, reason: str) -> errors.BadRequest:
         f"Object action create failed because: {reason}")
 
 
-def _run_catching_duplicates(database: Database, operation):  # type: ignore[no-untyped-def]
+def _run_catching_duplicates(database: Database, operation: Callable[[Connection], T]) -> T:
     try:
         return database.run_write(operation)
     except sa.exc.IntegrityError:

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from placement_pci import errors, names
 from placement_pci.db import tables
-from placement_pci.db.engine import Database, insert_ignoring_duplicates
+from placement_pci.db.engine import Database
 from placement_pci.store import common
 
 RC = tables.resource_classes
@@ -117,9 +117,4 @@ def delete_resource_class(database: Database, name: str) -> None:
 def ensure_resource_classes(connection: Connection, class_names: Iterable[str]) -> None:
     """Create those of ``class_names`` (CUSTOM_ ones) that do not exist;
     concurrent creators of the same name all end up with the one row."""
-    wanted = set(class_names)
-    absent = common.missing(wanted, common.resource_class_ids(connection, wanted))
-    if absent:
-        now = common.utcnow()
-        insert_ignoring_duplicates(connection, RC, [
-            {"name": name, "created_at": now, "updated_at": now} for name in absent])
+    common.ensure_named_rows(connection, RC, class_names)

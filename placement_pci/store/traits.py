@@ -10,17 +10,12 @@ from sqlalchemy.engine import Connection
 
 from placement_pci import errors, names
 from placement_pci.db import tables
-from placement_pci.db.engine import Database, insert_ignoring_duplicates
+from placement_pci.db.engine import Database
 from placement_pci.store import common
 from placement_pci.store.providers import Provider, load_provider, lock_provider
 
 TRAITS = tables.traits
 LINK = tables.resource_provider_traits
-
-
-def _newest(stamps: Iterable[datetime.datetime | None]) -> datetime.datetime | None:
-    present = [s for s in stamps if s is not None]
-    return max(present) if present else None
 
 
 def list_traits(database: Database, *, name_in: Iterable[str] | None = None,
@@ -39,7 +34,7 @@ def list_traits(database: Database, *, name_in: Iterable[str] | None = None,
     elif associated is False:
         query = query.where(TRAITS.c.id.not_in(used))
     rows = database.run_read(lambda c: c.execute(query.order_by(TRAITS.c.name)).all())
-    return [r.name for r in rows], _newest(r.updated_at or r.created_at for r in rows)
+    return [r.name for r in rows], common.newest_change(rows)
 
 
 def get_trait(database: Database, name: str) -> datetime.datetime | None:
@@ -93,12 +88,13 @@ def _provider_traits(connection: Connection, provider_id: int
         sa.select(TRAITS.c.name, LINK.c.created_at, LINK.c.updated_at)
         .select_from(LINK.join(TRAITS, LINK.c.trait_id == TRAITS.c.id))
         .where(LINK.c.resource_provider_id == provider_id).order_by(TRAITS.c.name)).all()
-    return [r.name for r in rows], _newest(r.updated_at or r.created_at for r in rows)
+    return [r.name for r in rows], common.newest_change(rows)
 
 
 def get_provider_traits(database: Database, provider_uuid: str
                         ) -> tuple[Provider, list[str], datetime.datetime | None]:
-    def read(connection: Connection):  # type: ignore[no-untyped-def]
+    def read(connection: Connection
+             ) -> tuple[Provider, list[str], datetime.datetime | None]:
         provider = load_provider(connection, provider_uuid)
         return (provider, *_provider_traits(connection, provider.id))
     return database.run_read(read)
@@ -123,12 +119,7 @@ def traits_of(connection: Connection, provider_ids: Iterable[int]
 def ensure_traits(connection: Connection, trait_names: Iterable[str]) -> None:
     """Create those of ``trait_names`` (CUSTOM_ ones) that do not exist;
     concurrent creators of the same name all end up with the one row."""
-    wanted = set(trait_names)
-    absent = common.missing(wanted, common.trait_ids(connection, wanted))
-    if absent:
-        now = common.utcnow()
-        insert_ignoring_duplicates(connection, TRAITS, [
-            {"name": name, "created_at": now, "updated_at": now} for name in absent])
+    common.ensure_named_rows(connection, TRAITS, trait_names)
 
 
 def set_traits_locked(connection: Connection, provider: Provider,

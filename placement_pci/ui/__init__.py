@@ -36,7 +36,7 @@ def _hosts(graph: ProviderGraph, wanted: str) -> tuple[list[dict[str, Any]], int
                    key=lambda p: p.name)
     shown = []
     for root in roots[:MAX_HOSTS_SHOWN]:
-        providers = []
+        providers: list[dict[str, Any]] = []
         for provider_id in graph.tree_of(root.id):
             provider = graph.providers[provider_id]
             depth = len(graph.ancestors(provider_id)) - 1
@@ -57,8 +57,8 @@ def _headroom(args: Any) -> dict[str, Any] | None:
     if "alias_request" not in args and "vcpus" not in args:
         return None
     try:
-        flavor = {name: int(args.get(name) or 0)
-                  for name in ("vcpus", "memory_mb", "root_gb")}
+        flavor: dict[str, object] = {name: int(args.get(name) or 0)
+                                     for name in ("vcpus", "memory_mb", "root_gb")}
     except ValueError:
         raise errors.BadRequest("vcpus, memory_mb and root_gb must be integers") from None
     alias_request = (args.get("alias_request") or "").strip()

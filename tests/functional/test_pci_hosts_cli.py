@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -167,3 +171,44 @@ def test_sync_to_a_running_service(database, files):
         assert refused.exit_code == 1
     finally:
         server.shutdown()
+
+
+def test_no_progress_when_stderr_is_not_a_terminal(fake_sysfs, files):
+    result = run("--print-body", "--device-spec", files["specs"],
+                 "--from-sysfs", "--sysfs-root", fake_sysfs)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    assert len(json.loads(result.stdout)["devices"]) == 4
+
+
+def test_progress_on_a_terminal_stderr(fake_sysfs, files):
+    """stderr on a pseudo-terminal gets the progress bar; stdout (a pipe)
+    still holds only the JSON body."""
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from placement_pci.cli import main; main()",
+             "-f", "json", "pci", "sync",
+             "--hostname", HOST, "--print-body", "--device-spec", files["specs"],
+             "--from-sysfs", "--sysfs-root", fake_sysfs],
+            stdout=subprocess.PIPE, stderr=terminal, env={**os.environ, "TERM": "xterm"})
+        os.close(terminal)
+        terminal = -1
+        stdout, _ = process.communicate(timeout=60)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        os.close(controller)
+        if terminal != -1:
+            os.close(terminal)
+    assert process.returncode == 0, drawn
+    assert b"Reading PCI devices from sysfs" in drawn
+    assert b"4/4" in drawn   # four device directories
+    assert len(json.loads(stdout)["devices"]) == 4

@@ -82,6 +82,15 @@ def test_pf_with_sriov_capability_but_no_vfs_yet(tmp_path):
     assert device["vf_product_id"] == "10ed"
 
 
+def test_progress_is_reported_once_per_device(fake_sysfs):
+    reports = []
+    devices = sysfs.read_pci_devices(fake_sysfs, lambda done, total: reports.append(
+        (done, total)))
+    # Six device directories, the skipped bridge among them.
+    assert reports == [(done, 6) for done in range(1, 7)]
+    assert len(devices) == 5
+
+
 def test_device_without_ids_is_skipped(tmp_path):
     (tmp_path / "0000:41:00.0").mkdir()
     assert sysfs.read_pci_devices(tmp_path) == []

@@ -101,7 +101,7 @@ def _move_claims(connection: sa.Connection, claims: sa.Table,
         claim_id = connection.execute(claims.insert().values(
             consumer_uuid=record.name, request=json.dumps(body["request"], sort_keys=True),
             created_at=record.created_at, updated_at=record.updated_at)
-        ).inserted_primary_key[0]
+        ).inserted_primary_key[0]  # type: ignore[index]  # one row: never None
         rows = []
         for device in body["devices"]:
             key = _device_key(device["hostname"], device["address"])

@@ -15,6 +15,8 @@ column.
 """
 from __future__ import annotations
 
+from sqlalchemy.engine import Connection
+
 from alembic import op
 
 revision = '0003'
@@ -39,7 +41,7 @@ EXACT_COLUMNS = (
 PREFERRED_COLLATIONS = ("utf8mb4_nopad_bin", "utf8mb4_0900_bin", "utf8mb4_bin")
 
 
-def _exact_collation(connection) -> str:  # type: ignore[no-untyped-def]
+def _exact_collation(connection: Connection) -> str:
     available = {row[0] for row in connection.exec_driver_sql(
         "SHOW COLLATION WHERE Charset = 'utf8mb4'")}
     return next(name for name in PREFERRED_COLLATIONS if name in available)
