@@ -16,13 +16,15 @@ from placement_pci.http import routes, util
 from placement_pci.http.pci_request_groups import request_input
 from placement_pci.pci.request_groups import translate_body
 from placement_pci.schemas import pci as schemas
+from placement_pci.schemas import responses
 from placement_pci.services import pci_candidates
 
 blueprint = flask.Blueprint("pci_scheduling", __name__)
 
 
 @routes.route(blueprint, "/pci/candidates", methods=["POST"],
-              policy="placement_pci:candidates:list", body=schemas.Candidates)
+              policy="placement_pci:candidates:list", body=schemas.Candidates,
+              responses={200: responses.PCI_CANDIDATES})
 def post_candidates() -> flask.Response:
     """From flavor to answer: request groups, allocation candidates and,
     per candidate, which device provider serves which alias item.
@@ -40,7 +42,8 @@ def post_candidates() -> flask.Response:
 
 
 @routes.route(blueprint, "/pci/diagnosis", methods=["POST"],
-              policy="placement_pci:diagnosis:create", body=schemas.Diagnosis)
+              policy="placement_pci:diagnosis:create", body=schemas.Diagnosis,
+              responses={200: responses.DIAGNOSIS})
 def post_diagnosis() -> flask.Response:
     """Why no candidate: per host, which group fails on which provider
     and why (inventory, capacity, trait, forbidden trait, aggregate, tree,

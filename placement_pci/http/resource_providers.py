@@ -6,6 +6,7 @@ import flask
 from placement_pci import query_params
 from placement_pci.http import microversion, routes, util
 from placement_pci.schemas import resource_providers as schemas
+from placement_pci.schemas import responses
 from placement_pci.store import providers
 from placement_pci.store.providers import Provider, ProviderFilters
 
@@ -75,7 +76,7 @@ def _list_filters() -> ProviderFilters:
 
 
 @routes.route(blueprint, "/resource_providers", methods=["GET"],
-              policy="placement:resource_providers:list")
+              policy="placement:resource_providers:list", responses={200: responses.PROVIDERS})
 def list_resource_providers() -> flask.Response:
     """List resource providers, filtered by name, uuid, member_of,
     resources, in_tree and required."""
@@ -85,7 +86,8 @@ def list_resource_providers() -> flask.Response:
 
 
 @routes.route(blueprint, "/resource_providers", methods=["POST"],
-              policy="placement:resource_providers:create", body=schemas.CREATE_PROVIDER)
+              policy="placement:resource_providers:create", body=schemas.CREATE_PROVIDER,
+              responses={200: responses.PROVIDER, 201: None})
 def create_resource_provider() -> flask.Response:
     """Create a resource provider (the body is returned from 1.20)."""
     data = routes.validated_body()
@@ -105,7 +107,7 @@ def create_resource_provider() -> flask.Response:
 
 
 @routes.route(blueprint, "/resource_providers/<uuid>", methods=["GET"],
-              policy="placement:resource_providers:show")
+              policy="placement:resource_providers:show", responses={200: responses.PROVIDER})
 def show_resource_provider(uuid: str) -> flask.Response:
     """Show one resource provider."""
     provider = providers.get_provider(util.database(), uuid)
@@ -114,7 +116,8 @@ def show_resource_provider(uuid: str) -> flask.Response:
 
 
 @routes.route(blueprint, "/resource_providers/<uuid>", methods=["PUT"],
-              policy="placement:resource_providers:update", body=schemas.UPDATE_PROVIDER)
+              policy="placement:resource_providers:update", body=schemas.UPDATE_PROVIDER,
+              responses={200: responses.PROVIDER})
 def update_resource_provider(uuid: str) -> flask.Response:
     """Rename a resource provider or change its parent (re-parenting from 1.37)."""
     util.require_json_content()
@@ -132,7 +135,7 @@ def update_resource_provider(uuid: str) -> flask.Response:
 
 
 @routes.route(blueprint, "/resource_providers/<uuid>", methods=["DELETE"],
-              policy="placement:resource_providers:delete")
+              policy="placement:resource_providers:delete", responses={204: None})
 def delete_resource_provider(uuid: str) -> flask.Response:
     """Delete a resource provider that has no allocations and no children."""
     providers.delete_provider(util.database(), uuid)
