@@ -45,23 +45,12 @@ def serialize(provider: Provider) -> dict[str, object]:
     return body
 
 
-def _allowed_list_parameters() -> list[str]:
-    allowed = ["name", "uuid"]
-    for minor, name in ((3, "member_of"), (4, "resources"), (14, "in_tree"),
-                        (18, "required")):
-        if microversion.is_at_least(minor):
-            allowed.append(name)
-    return allowed
-
-
 def _list_filters() -> ProviderFilters:
-    args = util.query_args()
-    query_params.check_known_parameters(args, _allowed_list_parameters())
-    query_params.check_uuid_parameters(args, ["uuid", "in_tree"])
-    last = {name: values[-1] for name, values in args.items()}
+    last = routes.validated_query()  # uuids come canonical
+    args = util.query_args()  # member_of and required may repeat
     filters = ProviderFilters(name=last.get("name"), uuid=last.get("uuid"))
     if "in_tree" in last:
-        filters.in_tree = query_params.parse_in_tree(last["in_tree"])
+        filters.in_tree = last["in_tree"]
     if "member_of" in args:
         filters.member_of, filters.forbidden_aggregates = query_params.parse_member_of(
             args["member_of"], allow_multiple=microversion.is_at_least(24),
@@ -76,7 +65,8 @@ def _list_filters() -> ProviderFilters:
 
 
 @routes.route(blueprint, "/resource_providers", methods=["GET"],
-              policy="placement:resource_providers:list", responses={200: responses.PROVIDERS})
+              policy="placement:resource_providers:list", query=schemas.LIST_PROVIDERS_QUERY,
+              responses={200: responses.PROVIDERS})
 def list_resource_providers() -> flask.Response:
     """List resource providers, filtered by name, uuid, member_of,
     resources, in_tree and required."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import flask
 
-from placement_pci import errors, names, query_params
+from placement_pci import errors, names
 from placement_pci.http import microversion, routes, util
 from placement_pci.schemas import responses
 from placement_pci.schemas import traits as schemas
@@ -33,16 +33,16 @@ def _name_filter(value: str) -> dict[str, object]:
 
 
 @routes.route(blueprint, "/traits", methods=["GET"],
-              policy="placement:traits:list", responses={200: responses.TRAITS})
+              policy="placement:traits:list", query=schemas.ListTraitsQuery,
+              responses={200: responses.TRAITS})
 def list_traits() -> flask.Response:
     """List traits, filtered by name (in:, startswith:) and association."""
-    args = util.query_args()
-    query_params.check_known_parameters(args, ["name", "associated"])
+    args = routes.validated_query()
     filters: dict[str, object] = {}
     if "name" in args:
-        filters.update(_name_filter(args["name"][-1]))
+        filters.update(_name_filter(args["name"]))
     if "associated" in args:
-        associated = args["associated"][-1].lower()
+        associated = args["associated"].lower()
         if associated not in ("true", "false"):
             raise errors.BadRequest(
                 'The query parameter "associated" only accepts "true" or "false"')

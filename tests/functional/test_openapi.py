@@ -97,6 +97,10 @@ def test_query_parameters_are_documented_with_types_and_patterns(app):
     assert usages["project_id"]["required"] is True
     assert usages["project_id"]["schema"]["type"] == "string"
     assert usages["consumer_type"]["schema"]["pattern"] == r"^[A-Z0-9_]+$|^all$|^unknown$"
+    providers = {p["name"]: p for p in
+                 document["paths"]["/resource_providers"]["get"]["parameters"] if "name" in p}
+    assert set(providers) == {"name", "uuid", "member_of", "resources", "in_tree", "required"}
+    assert providers["in_tree"]["schema"] == {"type": "string", "format": "uuid"}
 
 
 def test_the_response_check_catches_an_answer_the_document_does_not_describe(app):
