@@ -196,3 +196,20 @@ def test_allocations_are_answered_in_the_order_they_were_written(api, database):
             order[1], {"VCPU": 1})).status_code == 204
     by_consumer = api.get(f"/resource_providers/{order[1]}/allocations").get_json()
     assert list(by_consumer["allocations"]) == [consumer, *others]
+
+
+def test_usages_are_answered_sorted_by_resource_class(api, database):
+    """GET /usages and GET /resource_providers/{uuid}/usages: the same order
+    on every backend (GROUP BY alone gives each its own)."""
+    classes = ["VCPU", "MEMORY_MB", "DISK_GB", "PCPU", "IPV4_ADDRESS", "SRIOV_NET_VF"]
+    provider = make_provider(database, "usage-order", {name: 1000 for name in classes})
+    consumer = str(uuid.uuid4())
+    body = claim_body(provider, {name: 1 for name in classes}, project="proj")
+    assert api.put(f"/allocations/{consumer}", data=json.dumps(body),
+                   content_type="application/json").status_code == 204
+    assert list(api.get(f"/resource_providers/{provider}/usages").get_json()["usages"]) \
+        == sorted(classes)
+    assert list(api.get("/usages?project_id=proj", version="1.37").get_json()["usages"]) \
+        == sorted(classes)
+    by_type = api.get("/usages?project_id=proj").get_json()["usages"]
+    assert list(by_type["INSTANCE"]) == [*sorted(classes), "consumer_count"]
