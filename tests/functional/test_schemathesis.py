@@ -6,7 +6,7 @@ and sent in process to a fresh app on SQLite as the noauth2 admin at the
 newest microversion.  Any 5xx fails, and so does any answer whose status,
 media type or body the document does not describe (schemathesis' checks,
 and tests/contract.py's check installed on every test app).  Bounded:
-FUZZ_EXAMPLES examples per operation (64 operations: about 4,500
+FUZZ_EXAMPLES examples per operation (64 operations: about 5,000
 requests).
 """
 from __future__ import annotations
