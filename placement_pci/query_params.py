@@ -1,43 +1,19 @@
-"""Query strings of GET /resource_providers (and other list routes):
-known-parameter and uuid checks, and the repeated ``required`` /
-``member_of`` values and ``in_tree``, built on the candidate engine's
-single-value parsers.
+"""Query string values of GET /resource_providers: the repeated
+``required`` / ``member_of`` values and ``resources``, built on the
+candidate engine's single-value parsers.  Which parameters exist and which
+must be uuids is the route's query schema's business
+(schemas/resource_providers.py).
 
 Pure functions: they take the raw values and the microversion features the
 caller allows, and raise ``errors.BadRequest`` with Placement's wording.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 
 from placement_pci import errors
 from placement_pci.candidates import query as candidate_query
-from placement_pci.identifiers import canonical_uuid, is_canonical_uuid
-from placement_pci.schemas.base import QUERY_INVALID
-
-INVALID_QUERY = QUERY_INVALID
-
-
-def check_known_parameters(given: Iterable[str], allowed: Iterable[str]) -> None:
-    """400 for a parameter the requested microversion does not know."""
-    unknown = sorted(set(given) - set(allowed))
-    if unknown:
-        listed = ", ".join(repr(name) for name in unknown)
-        verb = "were" if len(unknown) > 1 else "was"
-        raise errors.BadRequest(
-            f"{INVALID_QUERY}: Additional properties are not allowed "
-            f"({listed} {verb} unexpected)")
-
-
-def check_uuid_parameters(args: Mapping[str, Sequence[str]],
-                          names: Iterable[str]) -> None:
-    """400 when a parameter that must be a uuid is not one."""
-    for name in names:
-        for value in args.get(name, ()):
-            if not is_canonical_uuid(value):
-                raise errors.BadRequest(
-                    f"{INVALID_QUERY}: {value!r} is not a 'uuid'")
-
+from placement_pci.identifiers import canonical_uuid
 
 # Single values are parsed by the candidate engine's query module (one
 # parser per concept); this module adds what GET /resource_providers needs
@@ -89,13 +65,3 @@ def parse_member_of(values: Sequence[str], *, allow_multiple: bool,
             required.append(frozenset(canonical_uuid(u) for u in wanted))
         forbidden |= {canonical_uuid(u) for u in unwanted}
     return required, frozenset(forbidden)
-
-
-def parse_in_tree(value: str, name: str = "in_tree") -> str:
-    """A provider uuid given as ``in_tree``."""
-    stripped = value.strip()
-    if not is_canonical_uuid(stripped):
-        raise errors.BadRequest(
-            f"{INVALID_QUERY}: Expected '{name}' parameter to be a format of "
-            f"uuid. Got: {value}")
-    return canonical_uuid(stripped)

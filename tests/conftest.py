@@ -8,6 +8,7 @@ import pytest
 from placement_pci.app import create_app
 from placement_pci.settings import Settings
 from tests import databases
+from tests.contract import check_responses
 
 RUNNING_IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -68,6 +69,8 @@ def make_app(database, **settings):
     app = create_app(Settings(database_url=url, **settings), database=database,
                      migrate=False)
     app.testing = True
+    # Every answer a test receives must be the one the document describes.
+    check_responses(app)
     return app
 
 

@@ -38,12 +38,21 @@ class Api:
             errors = (document or {}).get("errors") if isinstance(document, dict) \
                 else None
             if errors:
+                # As osc-placement: the last line of detail says what went wrong
+                # (the first is what the status means).
                 detail = "; ".join(
-                    f"{e.get('detail')} ({e.get('code', 'no code')})" for e in errors)
+                    f"{last_line(e.get('detail'))} ({e.get('code', 'no code')})"
+                    for e in errors)
             else:
                 detail = json.dumps(document)
             raise click.ClickException(f"HTTP {status}: {detail}")
         return document
+
+
+def last_line(detail: object) -> str:
+    """The line of a Placement error detail that says what went wrong."""
+    lines = str(detail or "").splitlines()
+    return lines[-1] if lines else ""
 
 
 def call_service(url: str, method: str, path: str, body: Any = None, *,

@@ -5,6 +5,7 @@ import flask
 
 from placement_pci.http import microversion, routes, util
 from placement_pci.schemas import aggregates as schemas
+from placement_pci.schemas import responses
 from placement_pci.store import aggregates, providers
 
 blueprint = flask.Blueprint("aggregates", __name__)
@@ -25,7 +26,8 @@ def _render(aggregate_uuids: list[str], generation: int) -> flask.Response:
 
 
 @routes.route(blueprint, PATH, methods=["GET"],
-              policy="placement:resource_providers:aggregates:list")
+              policy="placement:resource_providers:aggregates:list",
+              responses={200: responses.AGGREGATES})
 def list_aggregates(uuid: str) -> flask.Response:
     """List the aggregates a resource provider is in."""
     provider, found, _newest = aggregates.get_provider_aggregates(util.database(), uuid)
@@ -34,7 +36,7 @@ def list_aggregates(uuid: str) -> flask.Response:
 
 @routes.route(blueprint, PATH, methods=["PUT"],
               policy="placement:resource_providers:aggregates:update",
-              body=schemas.SET_AGGREGATES)
+              body=schemas.SET_AGGREGATES, responses={200: responses.AGGREGATES})
 def set_aggregates(uuid: str) -> flask.Response:
     """Replace the aggregates of a resource provider (generation checked from 1.19)."""
     util.require_json_content()

@@ -5,13 +5,15 @@ import flask
 
 from placement_pci.candidates.query import parse_candidate_query
 from placement_pci.http import microversion, routes, util
+from placement_pci.schemas import responses
 from placement_pci.services.allocation_candidates import stream_candidates
 
 blueprint = flask.Blueprint("allocation_candidates", __name__)
 
 
 @routes.route(blueprint, "/allocation_candidates", methods=["GET"],
-              policy="placement:allocation_candidates:list")
+              policy="placement:allocation_candidates:list",
+              responses={200: responses.ALLOCATION_CANDIDATES})
 def list_allocation_candidates() -> flask.Response:
     """Allocation candidates: where a request for resources could be claimed.
 

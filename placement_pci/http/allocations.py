@@ -10,6 +10,7 @@ from placement_pci import errors, identifiers
 from placement_pci.http import microversion, routes, util
 from placement_pci.identifiers import canonical_uuid
 from placement_pci.schemas import allocations as schemas
+from placement_pci.schemas import responses
 from placement_pci.store import allocations as store
 from placement_pci.store import ledger
 from placement_pci.store.allocations import ConsumerAllocations
@@ -54,7 +55,8 @@ def _claim(claims: list[ConsumerAllocations], unknown_class_prefix: str,
 
 
 @routes.route(blueprint, "/allocations/<consumer_uuid>", methods=["PUT"],
-              policy="placement:allocations:update", body=schemas.PUT_ALLOCATIONS)
+              policy="placement:allocations:update", body=schemas.PUT_ALLOCATIONS,
+              responses={204: None})
 def put_allocations(consumer_uuid: str) -> flask.Response:
     """Replace all allocations of one consumer (the claim)."""
     if not identifiers.is_uuid_like(consumer_uuid):
@@ -68,7 +70,8 @@ def put_allocations(consumer_uuid: str) -> flask.Response:
 
 
 @routes.route(blueprint, "/allocations", methods=["POST"],
-              policy="placement:allocations:manage", body=schemas.POST_ALLOCATIONS)
+              policy="placement:allocations:manage", body=schemas.POST_ALLOCATIONS,
+              responses={204: None})
 def post_allocations() -> flask.Response:
     """Replace the allocations of several consumers atomically (1.13)."""
     microversion.require(13)
@@ -79,7 +82,8 @@ def post_allocations() -> flask.Response:
 
 
 @routes.route(blueprint, "/allocations/<consumer_uuid>", methods=["GET"],
-              policy="placement:allocations:list")
+              policy="placement:allocations:list",
+              responses={200: responses.CONSUMER_ALLOCATIONS})
 def get_allocations(consumer_uuid: str) -> flask.Response:
     """The allocations one consumer holds, by provider."""
     util.check_accept_json()
@@ -96,7 +100,7 @@ def get_allocations(consumer_uuid: str) -> flask.Response:
 
 
 @routes.route(blueprint, "/allocations/<consumer_uuid>", methods=["DELETE"],
-              policy="placement:allocations:delete")
+              policy="placement:allocations:delete", responses={204: None})
 def delete_allocations(consumer_uuid: str) -> flask.Response:
     """Release everything one consumer holds."""
     store.delete_allocations(util.database(), canonical_uuid(consumer_uuid),
@@ -105,7 +109,8 @@ def delete_allocations(consumer_uuid: str) -> flask.Response:
 
 
 @routes.route(blueprint, "/resource_providers/<uuid>/allocations", methods=["GET"],
-              policy="placement:resource_providers:allocations:list")
+              policy="placement:resource_providers:allocations:list",
+              responses={200: responses.PROVIDER_ALLOCATIONS})
 def get_provider_allocations(uuid: str) -> flask.Response:
     """The allocations against one provider, by consumer."""
     util.check_accept_json()

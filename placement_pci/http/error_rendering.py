@@ -1,10 +1,18 @@
 """Render every error, ours or Werkzeug's, in Placement's JSON format:
-``{"errors": [{"status", "title", "detail", "code", "request_id"}]}``."""
+``{"errors": [{"status", "title", "detail", "code", "request_id"}]}``.
+
+``detail`` has Placement's layout: what the status means, a blank line,
+then what went wrong on one line.  Clients such as osc-placement show only
+the last line of ``detail``, so a multi-line message (jsonschema's wording
+of a body that does not validate: the reason, a blank line, which keyword
+failed where) is joined onto that line and nothing of it is lost.
+"""
 from __future__ import annotations
 
 import html
 import json
 import logging
+import re
 from http import HTTPStatus
 
 import flask
@@ -16,12 +24,38 @@ from placement_pci.http import microversion
 LOG = logging.getLogger(__name__)
 
 
+# What each status means: the first line of every error's detail.
+EXPLANATIONS = {
+    400: "The request is malformed or otherwise incorrect.",
+    401: "This resource requires authentication.",
+    403: "Access to this resource is denied.",
+    404: "The resource could not be found.",
+    405: "The method is not allowed for this resource.",
+    406: "The resource cannot answer in a form the request accepts.",
+    409: "The request conflicts with the current state of the resource.",
+    413: "The request body is too large.",
+    415: "The request body's media type is not supported.",
+    500: "The server met an unexpected condition.",
+    503: "The service is unavailable.",
+}
+_LINE_BREAKS = re.compile(r"\s*\n\s*")
+
+
+def laid_out(status: int, detail: str) -> str:
+    """``detail`` in Placement's layout (see the module docstring)."""
+    explanation = EXPLANATIONS.get(status) or f"{HTTPStatus(status).description}."
+    message = _LINE_BREAKS.sub(" ", detail).strip()
+    if not message or message == explanation:
+        return explanation
+    return f"{explanation}\n\n{message}"
+
+
 def error_response(status: int, detail: str, code: str = errors.UNDEFINED_CODE,
                    headers: dict[str, str] | None = None) -> flask.Response:
     entry: dict[str, object] = {
         "status": status,
         "title": HTTPStatus(status).phrase,
-        "detail": detail,
+        "detail": laid_out(status, detail),
         "request_id": flask.g.get("request_id", ""),
     }
     if microversion.is_at_least(23):

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from placement_pci import errors
 from placement_pci.http import auth, routes, util
+from placement_pci.schemas import responses
 
 blueprint = flask.Blueprint("healthcheck", __name__)
 
@@ -52,7 +53,8 @@ def _may_see_details() -> bool:
 
 
 # ?detailed checks placement_pci:healthcheck:detailed in the handler.
-@routes.route(blueprint, "/healthcheck", methods=["GET", "HEAD"], policy=routes.PUBLIC)
+@routes.route(blueprint, "/healthcheck", methods=["GET", "HEAD"], policy=routes.PUBLIC,
+              responses={200: responses.HEALTH, 503: responses.HEALTH})
 def healthcheck() -> flask.Response:
     """Health of this API server: 200 OK, or 503 naming what failed.
 

@@ -7,6 +7,7 @@ from placement_pci import errors
 from placement_pci.http import microversion, routes, util
 from placement_pci.identifiers import canonical_uuid
 from placement_pci.schemas import inventories as schemas
+from placement_pci.schemas import responses
 from placement_pci.store import inventories, providers
 from placement_pci.store.inventories import Inventory
 
@@ -35,7 +36,8 @@ def _many(generation: int, inventory_map: dict[str, Inventory]) -> flask.Respons
 
 
 @routes.route(blueprint, COLLECTION, methods=["GET"],
-              policy="placement:resource_providers:inventories:list")
+              policy="placement:resource_providers:inventories:list",
+              responses={200: responses.INVENTORIES})
 def list_inventories(uuid: str) -> flask.Response:
     """List the inventories of a resource provider."""
     provider, found = inventories.get_inventories(util.database(), uuid)
@@ -43,7 +45,8 @@ def list_inventories(uuid: str) -> flask.Response:
 
 
 @routes.route(blueprint, ITEM, methods=["GET"],
-              policy="placement:resource_providers:inventories:show")
+              policy="placement:resource_providers:inventories:show",
+              responses={200: responses.INVENTORY})
 def show_inventory(uuid: str, resource_class: str) -> flask.Response:
     """Show the inventory of one resource class of a provider."""
     provider, found = inventories.get_inventories(util.database(), uuid)
@@ -54,7 +57,7 @@ def show_inventory(uuid: str, resource_class: str) -> flask.Response:
 
 @routes.route(blueprint, COLLECTION, methods=["POST"],
               policy="placement:resource_providers:inventories:create",
-              body=schemas.CreateInventory)
+              body=schemas.CreateInventory, responses={201: responses.INVENTORY})
 def create_inventory(uuid: str) -> flask.Response:
     """Add the inventory of one more resource class to a provider."""
     util.require_json_content()
@@ -75,7 +78,7 @@ def create_inventory(uuid: str) -> flask.Response:
 
 @routes.route(blueprint, COLLECTION, methods=["PUT"],
               policy="placement:resource_providers:inventories:update",
-              body=schemas.ReplaceInventories)
+              body=schemas.ReplaceInventories, responses={200: responses.INVENTORIES})
 def replace_inventories(uuid: str) -> flask.Response:
     """Replace all inventories of a provider (generation checked)."""
     util.require_json_content()
@@ -91,7 +94,7 @@ def replace_inventories(uuid: str) -> flask.Response:
 
 
 @routes.route(blueprint, COLLECTION, methods=["DELETE"],
-              policy="placement:resource_providers:inventories:delete")
+              policy="placement:resource_providers:inventories:delete", responses={204: None})
 def delete_inventories(uuid: str) -> flask.Response:
     """Delete all inventories of a provider (1.5+)."""
     if not microversion.is_at_least(5):
@@ -104,7 +107,7 @@ def delete_inventories(uuid: str) -> flask.Response:
 
 @routes.route(blueprint, ITEM, methods=["PUT"],
               policy="placement:resource_providers:inventories:update",
-              body=schemas.UpdateInventory)
+              body=schemas.UpdateInventory, responses={200: responses.INVENTORY})
 def update_inventory(uuid: str, resource_class: str) -> flask.Response:
     """Update the inventory of one resource class (generation checked)."""
     util.require_json_content()
@@ -119,7 +122,7 @@ def update_inventory(uuid: str, resource_class: str) -> flask.Response:
 
 
 @routes.route(blueprint, ITEM, methods=["DELETE"],
-              policy="placement:resource_providers:inventories:delete")
+              policy="placement:resource_providers:inventories:delete", responses={204: None})
 def delete_inventory(uuid: str, resource_class: str) -> flask.Response:
     """Delete the inventory of one resource class unless it is in use."""
     inventories.delete_inventory(util.database(), uuid, resource_class)

@@ -8,11 +8,13 @@ import flask
 
 from placement_pci import metrics
 from placement_pci.http import routes
+from placement_pci.schemas import responses
 
 blueprint = flask.Blueprint("metrics", __name__)
 
 
-@routes.route(blueprint, "/metrics", methods=["GET"], policy="placement_pci:metrics")
+@routes.route(blueprint, "/metrics", methods=["GET"], policy="placement_pci:metrics",
+              responses={200: responses.METRICS})
 def exposition() -> flask.Response:
     """Prometheus metrics of every worker of this server.
 

@@ -12,6 +12,7 @@ from placement_pci.pci.alias import ALIAS_INVALID, parse_aliases
 from placement_pci.pci.request_groups import translate_body
 from placement_pci.pci.request_rendering import render_request_groups
 from placement_pci.schemas import pci as schemas
+from placement_pci.schemas import responses
 from placement_pci.store import pci_config
 
 blueprint = flask.Blueprint("pci_aliases", __name__)
@@ -32,7 +33,8 @@ def _view(stored: pci_config.ConfigObject) -> dict[str, Any]:
     }
 
 
-@routes.route(blueprint, "/pci/aliases", methods=["GET"], policy="placement_pci:aliases:list")
+@routes.route(blueprint, "/pci/aliases", methods=["GET"], policy="placement_pci:aliases:list",
+              responses={200: responses.ALIASES})
 def list_aliases() -> flask.Response:
     """List the API-managed PCI aliases, sorted by name."""
     stored = pci_config.list_objects(util.database(), pci_config.KIND_ALIAS)
@@ -41,7 +43,7 @@ def list_aliases() -> flask.Response:
 
 @routes.route(blueprint, "/pci/aliases", methods=["POST"],
               policy="placement_pci:aliases:create", body=schemas.CreateAlias,
-              body_error_code=ALIAS_INVALID)
+              body_error_code=ALIAS_INVALID, responses={201: responses.ALIAS})
 def create_alias() -> flask.Response:
     """Create a PCI alias from ``{"alias": <object or nova.conf string>}``.
 
@@ -55,7 +57,7 @@ def create_alias() -> flask.Response:
 
 @routes.route(blueprint, "/pci/aliases/preview", methods=["POST"],
               policy="placement_pci:aliases:preview", body=schemas.PreviewAliases,
-              body_error_code=ALIAS_INVALID)
+              body_error_code=ALIAS_INVALID, responses={200: responses.ALIAS_PREVIEW})
 def preview_aliases() -> flask.Response:
     """Preview an alias set: validate it and translate a flavor with it.
 
@@ -80,7 +82,7 @@ def preview_aliases() -> flask.Response:
 
 
 @routes.route(blueprint, "/pci/aliases/<path:name>", methods=["GET"],
-              policy="placement_pci:aliases:show")
+              policy="placement_pci:aliases:show", responses={200: responses.ALIAS})
 def show_alias(name: str) -> flask.Response:
     """Show one API-managed PCI alias."""
     stored = pci_config.get_object(util.database(), pci_config.KIND_ALIAS, name)
@@ -89,7 +91,7 @@ def show_alias(name: str) -> flask.Response:
 
 @routes.route(blueprint, "/pci/aliases/<path:name>", methods=["PUT"],
               policy="placement_pci:aliases:update", body=schemas.ReplaceAlias,
-              body_error_code=ALIAS_INVALID)
+              body_error_code=ALIAS_INVALID, responses={200: responses.ALIAS})
 def replace_alias(name: str) -> flask.Response:
     """Replace an alias: ``{"alias": ..., "generation": N}``.
 
@@ -103,7 +105,7 @@ def replace_alias(name: str) -> flask.Response:
 
 
 @routes.route(blueprint, "/pci/aliases/<path:name>", methods=["DELETE"],
-              policy="placement_pci:aliases:delete")
+              policy="placement_pci:aliases:delete", responses={204: None})
 def delete_alias(name: str) -> flask.Response:
     """Delete an alias (``?generation=N`` to guard against lost updates)."""
     pci_config.delete_object(util.database(), pci_config.KIND_ALIAS, name,

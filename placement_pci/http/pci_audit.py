@@ -14,6 +14,7 @@ from placement_pci import errors
 from placement_pci.http import routes, util
 from placement_pci.pci.audit import Finding
 from placement_pci.pci.device_spec import parse_strict_boolean
+from placement_pci.schemas import responses
 from placement_pci.schemas.audit import HOSTNAME_LENGTH, AuditBodySchema
 from placement_pci.services import audit
 
@@ -43,7 +44,8 @@ def _findings_view(findings: Iterable[Finding]) -> flask.Response:
     return util.json_response({"findings": [f.as_dict() for f in findings]})
 
 
-@routes.route(blueprint, "/pci/audit", methods=["GET"], policy="placement_pci:audit:list")
+@routes.route(blueprint, "/pci/audit", methods=["GET"], policy="placement_pci:audit:list",
+              responses={200: responses.AUDIT})
 def get_audit() -> flask.Response:
     """Every disagreement between allocations, claims and device
     assignments (optionally on ``?hostname=`` only), one finding each with
@@ -53,7 +55,7 @@ def get_audit() -> flask.Response:
 
 
 @routes.route(blueprint, "/pci/audit", methods=["POST"], policy="placement_pci:audit:list",
-              body=AuditBodySchema)
+              body=AuditBodySchema, responses={200: responses.AUDIT})
 def post_audit() -> flask.Response:
     """The audit with the caller's list of live consumers: body
     ``{"hostname": ..., "live_consumers": [...]}`` (both optional); the
@@ -65,7 +67,8 @@ def post_audit() -> flask.Response:
 
 
 @routes.route(blueprint, "/pci/audit/heal", methods=["POST"],
-              policy="placement_pci:audit:heal", body=AuditBodySchema)
+              policy="placement_pci:audit:heal", body=AuditBodySchema,
+              responses={200: responses.HEAL})
 def post_heal() -> flask.Response:
     """Repair what the audit finds, one transaction per consumer, or with
     ``?dry_run=true`` only say how.  Same optional body as POST

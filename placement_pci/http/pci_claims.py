@@ -16,6 +16,7 @@ from placement_pci.pci.alias import parse_aliases
 from placement_pci.pci.hostdev_xml import hostdevs_xml
 from placement_pci.pci.request_groups import translate_body
 from placement_pci.schemas import pci as schemas
+from placement_pci.schemas import responses
 from placement_pci.services import pci_claims
 
 blueprint = flask.Blueprint("pci_claims", __name__)
@@ -27,7 +28,8 @@ def claim_view(claim: pci_claims.Claim) -> dict[str, Any]:
     return view
 
 
-@routes.route(blueprint, "/pci/claims", methods=["GET"], policy="placement_pci:claims:list")
+@routes.route(blueprint, "/pci/claims", methods=["GET"], policy="placement_pci:claims:list",
+              responses={200: responses.CLAIMS})
 def list_claims() -> flask.Response:
     """List every consumer's PCI claim with its devices."""
     claims = pci_claims.list_claims(util.database())
@@ -36,7 +38,7 @@ def list_claims() -> flask.Response:
 
 @routes.route(blueprint, "/pci/claims/<consumer_uuid>", methods=["PUT"],
               policy="placement_pci:claims:update", body=schemas.Claim,
-              body_error_code=pci_claims.CLAIM_INVALID)
+              body_error_code=pci_claims.CLAIM_INVALID, responses={200: responses.CLAIM})
 def put_claim(consumer_uuid: str) -> flask.Response:
     """Claim a candidate for a consumer and assign its devices.
 
@@ -69,7 +71,7 @@ def put_claim(consumer_uuid: str) -> flask.Response:
 
 
 @routes.route(blueprint, "/pci/claims/<consumer_uuid>", methods=["GET"],
-              policy="placement_pci:claims:show")
+              policy="placement_pci:claims:show", responses={200: responses.CLAIM})
 def get_claim(consumer_uuid: str) -> flask.Response:
     """Show a consumer's claim: allocations, devices per request group."""
     consumer_uuid = util.normalize_uuid(consumer_uuid, "consumer uuid")
@@ -78,7 +80,7 @@ def get_claim(consumer_uuid: str) -> flask.Response:
 
 
 @routes.route(blueprint, "/pci/claims/<consumer_uuid>", methods=["DELETE"],
-              policy="placement_pci:claims:delete")
+              policy="placement_pci:claims:delete", responses={204: None})
 def delete_claim(consumer_uuid: str) -> flask.Response:
     """Release a claim: delete the allocations and free the devices."""
     consumer_uuid = util.normalize_uuid(consumer_uuid, "consumer uuid")
@@ -88,7 +90,8 @@ def delete_claim(consumer_uuid: str) -> flask.Response:
 
 
 @routes.route(blueprint, "/pci/claims/<consumer_uuid>/hostdev-xml", methods=["GET"],
-              policy="placement_pci:claims:hostdev_xml")
+              policy="placement_pci:claims:hostdev_xml",
+              responses={200: responses.HOSTDEV_XML})
 def get_hostdev_xml(consumer_uuid: str) -> flask.Response:
     """The libvirt <hostdev> elements of a consumer's devices.
 

@@ -11,6 +11,7 @@ from placement_pci import errors
 from placement_pci.http import routes, util
 from placement_pci.pci.device_spec import DEVICE_SPEC_INVALID
 from placement_pci.schemas import pci as schemas
+from placement_pci.schemas import responses
 from placement_pci.services import host_sync
 from placement_pci.store import pci_config
 
@@ -32,7 +33,8 @@ def _view(stored: pci_config.ConfigObject, warnings: list[str] | None = None
 
 
 @routes.route(blueprint, "/pci/device-specs", methods=["GET"],
-              policy="placement_pci:device_specs:list")
+              policy="placement_pci:device_specs:list",
+              responses={200: responses.DEVICE_SPEC_SETS})
 def list_device_spec_sets() -> flask.Response:
     """List the API-managed device spec sets, sorted by name."""
     stored = pci_config.list_objects(util.database(), pci_config.KIND_DEVICE_SPEC)
@@ -41,7 +43,7 @@ def list_device_spec_sets() -> flask.Response:
 
 @routes.route(blueprint, "/pci/device-specs", methods=["POST"],
               policy="placement_pci:device_specs:create", body=schemas.CreateDeviceSpecSet,
-              body_error_code=DEVICE_SPEC_INVALID)
+              body_error_code=DEVICE_SPEC_INVALID, responses={201: responses.DEVICE_SPEC_SET})
 def create_device_spec_set() -> flask.Response:
     """Create a device spec set: ``{"name": ..., "device_spec": [...]}``.
 
@@ -57,7 +59,7 @@ def create_device_spec_set() -> flask.Response:
 
 @routes.route(blueprint, "/pci/device-specs/preview", methods=["POST"],
               policy="placement_pci:device_specs:preview", body=schemas.PreviewDeviceSpecs,
-              body_error_code=DEVICE_SPEC_INVALID)
+              body_error_code=DEVICE_SPEC_INVALID, responses={200: responses.HOST_SYNC})
 def preview_device_specs() -> flask.Response:
     """Preview the provider tree a device spec set gives a host.
 
@@ -83,7 +85,8 @@ def preview_device_specs() -> flask.Response:
 
 
 @routes.route(blueprint, "/pci/device-specs/<name>", methods=["GET"],
-              policy="placement_pci:device_specs:show")
+              policy="placement_pci:device_specs:show",
+              responses={200: responses.DEVICE_SPEC_SET})
 def show_device_spec_set(name: str) -> flask.Response:
     """Show one API-managed device spec set."""
     stored = pci_config.get_object(util.database(), pci_config.KIND_DEVICE_SPEC, name)
@@ -92,7 +95,7 @@ def show_device_spec_set(name: str) -> flask.Response:
 
 @routes.route(blueprint, "/pci/device-specs/<name>", methods=["PUT"],
               policy="placement_pci:device_specs:update", body=schemas.ReplaceDeviceSpecSet,
-              body_error_code=DEVICE_SPEC_INVALID)
+              body_error_code=DEVICE_SPEC_INVALID, responses={200: responses.DEVICE_SPEC_SET})
 def replace_device_spec_set(name: str) -> flask.Response:
     """Replace a set's entries: ``{"device_spec": [...], "generation": N}``."""
     body = routes.validated_body()
@@ -102,7 +105,7 @@ def replace_device_spec_set(name: str) -> flask.Response:
 
 
 @routes.route(blueprint, "/pci/device-specs/<name>", methods=["DELETE"],
-              policy="placement_pci:device_specs:delete")
+              policy="placement_pci:device_specs:delete", responses={204: None})
 def delete_device_spec_set(name: str) -> flask.Response:
     """Delete a device spec set (``?generation=N`` guards lost updates)."""
     pci_config.delete_object(util.database(), pci_config.KIND_DEVICE_SPEC, name,

@@ -11,7 +11,7 @@ from placement_pci import errors
 from placement_pci.http import routes, util
 from placement_pci.pci.device_spec import parse_strict_boolean
 from placement_pci.pci.provider_tree import HOST_INVALID
-from placement_pci.schemas import base
+from placement_pci.schemas import base, responses
 from placement_pci.schemas import pci as schemas
 from placement_pci.services import host_sync as pci_hosts
 
@@ -37,7 +37,8 @@ def _hostname(value: str) -> str:
 
 @routes.route(blueprint, "/pci/hosts/<hostname>", methods=["PUT"],
               policy="placement_pci:hosts:update",
-              body=schemas.HostReport, body_error_code=HOST_INVALID)
+              body=schemas.HostReport, body_error_code=HOST_INVALID,
+              responses={200: responses.HOST_SYNC})
 def put_host(hostname: str) -> flask.Response:
     """Report a host's PCI devices and apply its provider tree.
 
@@ -56,7 +57,7 @@ def put_host(hostname: str) -> flask.Response:
 
 
 @routes.route(blueprint, "/pci/hosts/<hostname>", methods=["GET"],
-              policy="placement_pci:hosts:show")
+              policy="placement_pci:hosts:show", responses={200: responses.HOST})
 def get_host(hostname: str) -> flask.Response:
     """Show a host's stored PCI provider tree and device metadata."""
     tree = pci_hosts.get_host(util.database(), _hostname(hostname))

@@ -8,6 +8,7 @@ import flask
 
 from placement_pci import errors, identifiers
 from placement_pci.http import routes, util
+from placement_pci.schemas import responses
 from placement_pci.store import ledger
 
 blueprint = flask.Blueprint("pci_ledger", __name__)
@@ -31,7 +32,8 @@ def _integer(name: str, default: int, lowest: int, highest: int) -> int:
     return number
 
 
-@routes.route(blueprint, "/pci/ledger", methods=["GET"], policy="placement_pci:ledger:list")
+@routes.route(blueprint, "/pci/ledger", methods=["GET"], policy="placement_pci:ledger:list",
+              responses={200: responses.LEDGER})
 def list_entries() -> flask.Response:
     """Page through the allocation ledger, oldest first.
 

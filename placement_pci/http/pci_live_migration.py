@@ -7,6 +7,7 @@ import flask
 
 from placement_pci.http import routes, util
 from placement_pci.schemas import pci as schemas
+from placement_pci.schemas import responses
 from placement_pci.services import live_migration
 
 blueprint = flask.Blueprint("pci_live_migration", __name__)
@@ -15,7 +16,8 @@ PREFIX = "/pci/claims/<consumer_uuid>/live-migration"
 
 
 @routes.route(blueprint, f"{PREFIX}/check", methods=["POST"],
-              policy="placement_pci:live_migration:check")
+              policy="placement_pci:live_migration:check",
+              responses={200: responses.MIGRATION_CHECK})
 def post_live_migration_check(consumer_uuid: str) -> flask.Response:
     """Whether a consumer may be live migrated.
 
@@ -34,7 +36,8 @@ def post_live_migration_check(consumer_uuid: str) -> flask.Response:
 
 @routes.route(blueprint, f"{PREFIX}/destinations", methods=["POST"],
               policy="placement_pci:live_migration:destinations",
-              body=schemas.MigrationDestinations)
+              body=schemas.MigrationDestinations, body_required=False,
+              responses={200: responses.PCI_CANDIDATES})
 def post_live_migration_destinations(consumer_uuid: str) -> flask.Response:
     """Destination candidates: the consumer's request groups with
     HW_PCI_LIVE_MIGRATABLE required on its device groups, on other hosts.
@@ -50,7 +53,8 @@ def post_live_migration_destinations(consumer_uuid: str) -> flask.Response:
 
 
 @routes.route(blueprint, f"{PREFIX}/plan", methods=["POST"],
-              policy="placement_pci:live_migration:plan", body=schemas.MigrationPlan)
+              policy="placement_pci:live_migration:plan", body=schemas.MigrationPlan,
+              responses={200: responses.MIGRATION_PLAN})
 def post_live_migration_plan(consumer_uuid: str) -> flask.Response:
     """Source -> destination device addresses and the rewritten hostdev XML.
 

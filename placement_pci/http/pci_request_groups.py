@@ -10,6 +10,7 @@ from placement_pci.http import routes, util
 from placement_pci.pci.request_groups import translate_body
 from placement_pci.pci.request_rendering import render_request_groups
 from placement_pci.schemas import pci as schemas
+from placement_pci.schemas import responses
 from placement_pci.store import pci_config
 
 blueprint = flask.Blueprint("pci_request_groups", __name__)
@@ -27,7 +28,8 @@ def request_input(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @routes.route(blueprint, "/pci/request-groups", methods=["POST"],
-              policy="placement_pci:request_groups:create", body=schemas.FlavorRequest)
+              policy="placement_pci:request_groups:create", body=schemas.FlavorRequest,
+              responses={200: responses.REQUEST_GROUPS})
 def post_request_groups() -> flask.Response:
     """Translate a flavor and image into request groups.
 

@@ -17,6 +17,7 @@ from placement_pci.http import routes, util
 from placement_pci.http.pci_request_groups import request_input
 from placement_pci.pci.request_groups import translate_body
 from placement_pci.schemas import pci as schemas
+from placement_pci.schemas import responses
 from placement_pci.services import headroom as pci_headroom
 from placement_pci.services import pci_candidates
 
@@ -24,7 +25,8 @@ blueprint = flask.Blueprint("pci_scheduling", __name__)
 
 
 @routes.route(blueprint, "/pci/candidates", methods=["POST"],
-              policy="placement_pci:candidates:list", body=schemas.Candidates)
+              policy="placement_pci:candidates:list", body=schemas.Candidates,
+              responses={200: responses.PCI_CANDIDATES})
 def post_candidates() -> flask.Response:
     """From flavor to answer: request groups, allocation candidates and,
     per candidate, which device provider serves which alias item.
@@ -42,7 +44,8 @@ def post_candidates() -> flask.Response:
 
 
 @routes.route(blueprint, "/pci/diagnosis", methods=["POST"],
-              policy="placement_pci:diagnosis:create", body=schemas.Diagnosis)
+              policy="placement_pci:diagnosis:create", body=schemas.Diagnosis,
+              responses={200: responses.DIAGNOSIS})
 def post_diagnosis() -> flask.Response:
     """Why no candidate: per host, which group fails on which provider
     and why (inventory, capacity, trait, forbidden trait, aggregate, tree,
@@ -73,7 +76,8 @@ def post_diagnosis() -> flask.Response:
 
 
 @routes.route(blueprint, "/pci/headroom", methods=["POST"],
-              policy="placement_pci:headroom:create", body=schemas.Headroom)
+              policy="placement_pci:headroom:create", body=schemas.Headroom,
+              responses={200: responses.HEADROOM})
 def post_headroom() -> flask.Response:
     """How many more instances of a flavor fit: in total, per host and per
     aggregate, computed from the candidate snapshot (nothing is written).

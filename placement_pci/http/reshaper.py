@@ -16,7 +16,7 @@ blueprint = flask.Blueprint("reshaper", __name__)
 
 
 @routes.route(blueprint, "/reshaper", methods=["POST"],
-              policy="placement:reshaper:reshape", body=RESHAPE)
+              policy="placement:reshaper:reshape", body=RESHAPE, responses={204: None})
 def reshape() -> flask.Response:
     """Replace inventories and move allocations in one transaction (1.30)."""
     microversion.require(30)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import flask
 
 from placement_pci.http import microversion, routes, util
-from placement_pci.schemas import base
+from placement_pci.schemas import base, responses
 from placement_pci.schemas import resource_classes as schemas
 from placement_pci.store import resource_classes
 
@@ -32,7 +32,8 @@ def _created(name: str) -> flask.Response:
 
 
 @routes.route(blueprint, "/resource_classes", methods=["GET"],
-              policy="placement:resource_classes:list")
+              policy="placement:resource_classes:list",
+              responses={200: responses.RESOURCE_CLASSES})
 def list_resource_classes() -> flask.Response:
     """List resource classes, standard and custom."""
     found = resource_classes.list_resource_classes(util.database())
@@ -44,7 +45,7 @@ def list_resource_classes() -> flask.Response:
 
 @routes.route(blueprint, "/resource_classes", methods=["POST"],
               policy="placement:resource_classes:create",
-              body=schemas.ResourceClassName)
+              body=schemas.ResourceClassName, responses={201: None})
 def create_resource_class() -> flask.Response:
     """Create a CUSTOM_ resource class."""
     data = routes.validated_body()
@@ -53,7 +54,8 @@ def create_resource_class() -> flask.Response:
 
 
 @routes.route(blueprint, "/resource_classes/<name>", methods=["GET"],
-              policy="placement:resource_classes:show")
+              policy="placement:resource_classes:show",
+              responses={200: responses.RESOURCE_CLASS})
 def show_resource_class(name: str) -> flask.Response:
     """Show one resource class."""
     stamp = resource_classes.get_resource_class(util.database(), name)
@@ -63,7 +65,8 @@ def show_resource_class(name: str) -> flask.Response:
 @routes.route(blueprint, "/resource_classes/<name>", methods=["PUT"],
               policy="placement:resource_classes:update",
               # Before 1.7 PUT renames; from 1.7 it creates and has no body.
-              body={2: schemas.ResourceClassName, 7: None})
+              body={2: schemas.ResourceClassName, 7: None},
+              responses={200: responses.RESOURCE_CLASS, 201: None, 204: None})
 def put_resource_class(name: str) -> flask.Response:
     """Create a CUSTOM_ class or confirm it exists (1.7+); rename one before 1.7."""
     database = util.database()
@@ -80,7 +83,7 @@ def put_resource_class(name: str) -> flask.Response:
 
 
 @routes.route(blueprint, "/resource_classes/<name>", methods=["DELETE"],
-              policy="placement:resource_classes:delete")
+              policy="placement:resource_classes:delete", responses={204: None})
 def delete_resource_class(name: str) -> flask.Response:
     """Delete a CUSTOM_ resource class that no inventory uses."""
     resource_classes.delete_resource_class(util.database(), name)

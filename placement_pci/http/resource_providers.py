@@ -6,6 +6,7 @@ import flask
 from placement_pci import query_params
 from placement_pci.http import microversion, routes, util
 from placement_pci.schemas import resource_providers as schemas
+from placement_pci.schemas import responses
 from placement_pci.store import providers
 from placement_pci.store.providers import Provider, ProviderFilters
 
@@ -44,23 +45,12 @@ def serialize(provider: Provider) -> dict[str, object]:
     return body
 
 
-def _allowed_list_parameters() -> list[str]:
-    allowed = ["name", "uuid"]
-    for minor, name in ((3, "member_of"), (4, "resources"), (14, "in_tree"),
-                        (18, "required")):
-        if microversion.is_at_least(minor):
-            allowed.append(name)
-    return allowed
-
-
 def _list_filters() -> ProviderFilters:
-    args = util.query_args()
-    query_params.check_known_parameters(args, _allowed_list_parameters())
-    query_params.check_uuid_parameters(args, ["uuid", "in_tree"])
-    last = {name: values[-1] for name, values in args.items()}
+    last = routes.validated_query()  # uuids come canonical
+    args = util.query_args()  # member_of and required may repeat
     filters = ProviderFilters(name=last.get("name"), uuid=last.get("uuid"))
     if "in_tree" in last:
-        filters.in_tree = query_params.parse_in_tree(last["in_tree"])
+        filters.in_tree = last["in_tree"]
     if "member_of" in args:
         filters.member_of, filters.forbidden_aggregates = query_params.parse_member_of(
             args["member_of"], allow_multiple=microversion.is_at_least(24),
@@ -75,7 +65,8 @@ def _list_filters() -> ProviderFilters:
 
 
 @routes.route(blueprint, "/resource_providers", methods=["GET"],
-              policy="placement:resource_providers:list")
+              policy="placement:resource_providers:list", query=schemas.LIST_PROVIDERS_QUERY,
+              responses={200: responses.PROVIDERS})
 def list_resource_providers() -> flask.Response:
     """List resource providers, filtered by name, uuid, member_of,
     resources, in_tree and required."""
@@ -85,7 +76,8 @@ def list_resource_providers() -> flask.Response:
 
 
 @routes.route(blueprint, "/resource_providers", methods=["POST"],
-              policy="placement:resource_providers:create", body=schemas.CREATE_PROVIDER)
+              policy="placement:resource_providers:create", body=schemas.CREATE_PROVIDER,
+              responses={200: responses.PROVIDER, 201: None})
 def create_resource_provider() -> flask.Response:
     """Create a resource provider (the body is returned from 1.20)."""
     data = routes.validated_body()
@@ -105,7 +97,7 @@ def create_resource_provider() -> flask.Response:
 
 
 @routes.route(blueprint, "/resource_providers/<uuid>", methods=["GET"],
-              policy="placement:resource_providers:show")
+              policy="placement:resource_providers:show", responses={200: responses.PROVIDER})
 def show_resource_provider(uuid: str) -> flask.Response:
     """Show one resource provider."""
     provider = providers.get_provider(util.database(), uuid)
@@ -114,7 +106,8 @@ def show_resource_provider(uuid: str) -> flask.Response:
 
 
 @routes.route(blueprint, "/resource_providers/<uuid>", methods=["PUT"],
-              policy="placement:resource_providers:update", body=schemas.UPDATE_PROVIDER)
+              policy="placement:resource_providers:update", body=schemas.UPDATE_PROVIDER,
+              responses={200: responses.PROVIDER})
 def update_resource_provider(uuid: str) -> flask.Response:
     """Rename a resource provider or change its parent (re-parenting from 1.37)."""
     util.require_json_content()
@@ -132,7 +125,7 @@ def update_resource_provider(uuid: str) -> flask.Response:
 
 
 @routes.route(blueprint, "/resource_providers/<uuid>", methods=["DELETE"],
-              policy="placement:resource_providers:delete")
+              policy="placement:resource_providers:delete", responses={204: None})
 def delete_resource_provider(uuid: str) -> flask.Response:
     """Delete a resource provider that has no allocations and no children."""
     providers.delete_provider(util.database(), uuid)

@@ -4,12 +4,13 @@ from __future__ import annotations
 import flask
 
 from placement_pci.http import microversion, routes, util
+from placement_pci.schemas import responses
 
 blueprint = flask.Blueprint("root", __name__)
 
 
 @routes.route(blueprint, "/", methods=["GET"],
-              policy=routes.PUBLIC)
+              policy=routes.PUBLIC, responses={200: responses.VERSIONS})
 def versions() -> flask.Response:
     """The version document: minimum and maximum supported microversion."""
     response = util.json_response({"versions": [{

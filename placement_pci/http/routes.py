@@ -1,11 +1,12 @@
 """Route declarations: each handler states its path, methods, policy rule
 and request schemas where it is defined.
 
-``@route(blueprint, path, methods=..., policy=..., body=...)`` registers
-the handler on its blueprint and records a ``Route`` on it.  The auth hook
-reads the policy rule from there, handlers read their validated body with
-``validated_body()``, and the OpenAPI document reads the same schemas, so
-the three cannot disagree.  ``check_declared`` refuses to start an app
+``@route(blueprint, path, methods=..., policy=..., body=..., query=...,
+responses=...)`` registers the handler on its blueprint and records a
+``Route`` on it.  The auth hook reads the policy rule from there, handlers
+read their validated body and query with ``validated_body()`` and
+``validated_query()``, and the OpenAPI document reads the same schemas and
+the declared answers, so they cannot disagree.  ``check_declared`` refuses to start an app
 with a route that declares no policy (there is no silent fallback).
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ from marshmallow import fields
 from placement_pci import errors
 from placement_pci.http import microversion, util
 from placement_pci.schemas import base
+from placement_pci.schemas.responses import Answer
 
 # The policy of a route anyone may call without a token.
 PUBLIC = "@public"
@@ -48,6 +50,10 @@ class Route:
     query: Versioned = field(default_factory=dict)
     # Placement error code of a body that does not validate.
     body_error_code: str = errors.UNDEFINED_CODE
+    # A route whose body may be left out entirely.
+    body_required: bool = True
+    # {success status: what it answers (None: no body)}.
+    responses: Mapping[int, Answer | None] = field(default_factory=dict)
 
     @property
     def is_public(self) -> bool:
@@ -78,12 +84,15 @@ def route(blueprint: flask.Blueprint, path: str, *, methods: tuple[str, ...] | l
           policy: str | None, policy_target: tuple[str, ...] = (),
           body: SchemaLike | Versioned | None = None,
           query: SchemaLike | Versioned | None = None,
-          body_error_code: str = errors.UNDEFINED_CODE) -> Callable[[View], View]:
+          body_error_code: str = errors.UNDEFINED_CODE, body_required: bool = True,
+          responses: Mapping[int, Answer | None] | None = None
+          ) -> Callable[[View], View]:
     """Declare and register a handler (see the module docstring)."""
     def decorate(view: View) -> View:
         declared = Route(path=path, methods=tuple(methods), policy=policy or "",
                          policy_target=policy_target, body=_as_versioned(body),
-                         query=_as_versioned(query), body_error_code=body_error_code)
+                         query=_as_versioned(query), body_error_code=body_error_code,
+                         body_required=body_required, responses=dict(responses or {}))
         setattr(view, ROUTE_ATTRIBUTE, declared)
         blueprint.add_url_rule(path, view_func=view, methods=list(methods))
         return view

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import flask
 
-from placement_pci import errors, names, query_params
+from placement_pci import errors, names
 from placement_pci.http import microversion, routes, util
+from placement_pci.schemas import responses
 from placement_pci.schemas import traits as schemas
 from placement_pci.store import providers, traits
 
@@ -32,16 +33,16 @@ def _name_filter(value: str) -> dict[str, object]:
 
 
 @routes.route(blueprint, "/traits", methods=["GET"],
-              policy="placement:traits:list")
+              policy="placement:traits:list", query=schemas.ListTraitsQuery,
+              responses={200: responses.TRAITS})
 def list_traits() -> flask.Response:
     """List traits, filtered by name (in:, startswith:) and association."""
-    args = util.query_args()
-    query_params.check_known_parameters(args, ["name", "associated"])
+    args = routes.validated_query()
     filters: dict[str, object] = {}
     if "name" in args:
-        filters.update(_name_filter(args["name"][-1]))
+        filters.update(_name_filter(args["name"]))
     if "associated" in args:
-        associated = args["associated"][-1].lower()
+        associated = args["associated"].lower()
         if associated not in ("true", "false"):
             raise errors.BadRequest(
                 'The query parameter "associated" only accepts "true" or "false"')
@@ -51,7 +52,7 @@ def list_traits() -> flask.Response:
 
 
 @routes.route(blueprint, "/traits/<name>", methods=["GET"],
-              policy="placement:traits:show")
+              policy="placement:traits:show", responses={204: None})
 def show_trait(name: str) -> flask.Response:
     """Check that a trait exists (204)."""
     stamp = traits.get_trait(util.database(), name)
@@ -59,7 +60,7 @@ def show_trait(name: str) -> flask.Response:
 
 
 @routes.route(blueprint, "/traits/<name>", methods=["PUT"],
-              policy="placement:traits:update")
+              policy="placement:traits:update", responses={201: None, 204: None})
 def create_trait(name: str) -> flask.Response:
     """Create a CUSTOM_ trait (201), or confirm it exists (204)."""
     if not names.is_custom_name(name):
@@ -77,7 +78,7 @@ def create_trait(name: str) -> flask.Response:
 
 
 @routes.route(blueprint, "/traits/<name>", methods=["DELETE"],
-              policy="placement:traits:delete")
+              policy="placement:traits:delete", responses={204: None})
 def delete_trait(name: str) -> flask.Response:
     """Delete a CUSTOM_ trait that no provider has."""
     traits.delete_trait(util.database(), name)
@@ -85,7 +86,8 @@ def delete_trait(name: str) -> flask.Response:
 
 
 @routes.route(blueprint, "/resource_providers/<uuid>/traits", methods=["GET"],
-              policy="placement:resource_providers:traits:list")
+              policy="placement:resource_providers:traits:list",
+              responses={200: responses.PROVIDER_TRAITS})
 def list_provider_traits(uuid: str) -> flask.Response:
     """List the traits of a resource provider."""
     provider, found, newest = traits.get_provider_traits(util.database(), uuid)
@@ -95,7 +97,7 @@ def list_provider_traits(uuid: str) -> flask.Response:
 
 @routes.route(blueprint, "/resource_providers/<uuid>/traits", methods=["PUT"],
               policy="placement:resource_providers:traits:update",
-              body=schemas.ProviderTraits)
+              body=schemas.ProviderTraits, responses={200: responses.PROVIDER_TRAITS})
 def set_provider_traits(uuid: str) -> flask.Response:
     """Replace the traits of a resource provider (generation checked)."""
     util.require_json_content()
@@ -109,7 +111,7 @@ def set_provider_traits(uuid: str) -> flask.Response:
 
 
 @routes.route(blueprint, "/resource_providers/<uuid>/traits", methods=["DELETE"],
-              policy="placement:resource_providers:traits:delete")
+              policy="placement:resource_providers:traits:delete", responses={204: None})
 def delete_provider_traits(uuid: str) -> flask.Response:
     """Remove every trait from a resource provider."""
     traits.delete_provider_traits(util.database(), uuid)

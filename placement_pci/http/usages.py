@@ -5,6 +5,7 @@ import flask
 
 from placement_pci.http import microversion, routes, util
 from placement_pci.identifiers import canonical_uuid
+from placement_pci.schemas import responses
 from placement_pci.schemas.usages import USAGES_QUERY
 from placement_pci.store import usages as store
 
@@ -12,7 +13,8 @@ blueprint = flask.Blueprint("usages", __name__)
 
 
 @routes.route(blueprint, "/resource_providers/<uuid>/usages", methods=["GET"],
-              policy="placement:resource_providers:usages")
+              policy="placement:resource_providers:usages",
+              responses={200: responses.PROVIDER_USAGES})
 def provider_usages(uuid: str) -> flask.Response:
     """One provider's usage per inventoried resource class."""
     util.check_accept_json()
@@ -25,7 +27,7 @@ def provider_usages(uuid: str) -> flask.Response:
 
 @routes.route(blueprint, "/usages", methods=["GET"],
               policy="placement:usages", policy_target=("project_id",),
-              query=USAGES_QUERY)
+              query=USAGES_QUERY, responses={200: responses.TOTAL_USAGES})
 def total_usages() -> flask.Response:
     """Usage of a project (and user), by consumer type from 1.38 (1.9)."""
     microversion.require(9)

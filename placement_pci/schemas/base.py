@@ -18,12 +18,16 @@ How a failure becomes that wording, in one place:
 - ``describe`` picks the first Violation out of marshmallow's nested
   error dict (unknown keys first, as jsonschema reports them) and renders
   it; ``load`` raises that as a 400.
+
+Every field also describes itself in JSON Schema (``json_schema``), which
+the OpenAPI document is built from: what is documented is what is checked.
 """
 from __future__ import annotations
 
 import logging
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -58,6 +62,10 @@ def invalid(keyword: str, message: str, *, at_parent: bool = False
     return marshmallow.ValidationError([Violation(keyword, message, at_parent)])
 
 
+# Gives the JSON Schema (usually a $ref) of a nested Schema class.
+NestedResolver = Callable[[type[marshmallow.Schema]], dict]
+
+
 # Marshmallow stores this under each key a StrictSchema does not know.
 UNEXPECTED_KEY = Violation("additionalProperties", "Additional properties are not allowed")
 
@@ -84,6 +92,18 @@ class JsonField(fields.Field):
 
     json_type: ClassVar[str] = "object"
 
+    def json_schema(self, nested: NestedResolver) -> dict[str, Any]:
+        """This field in JSON Schema (the OpenAPI 3.0 dialect: ``nullable``)."""
+        described = self._json_schema(nested)
+        if self.allow_none:
+            if "$ref" in described:
+                return {"allOf": [described], "nullable": True}
+            described["nullable"] = True
+        return described
+
+    def _json_schema(self, nested: NestedResolver) -> dict[str, Any]:
+        return {"type": self.json_type}
+
     def make_error(self, key: str, **kwargs: Any) -> marshmallow.ValidationError:
         if key == "required":
             return invalid("required", f"{self.name!r} is a required property",
@@ -108,6 +128,9 @@ class Integer(JsonField):
         self.minimum = minimum
         self.maximum = maximum
 
+    def _json_schema(self, nested: NestedResolver) -> dict[str, Any]:
+        return _with_range({"type": "integer"}, self.minimum, self.maximum)
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         if not _is_integer(value):
             raise self._wrong_type(value)
@@ -125,6 +148,9 @@ class Number(JsonField):
         super().__init__(**kwargs)
         self.minimum = minimum
         self.maximum = maximum
+
+    def _json_schema(self, nested: NestedResolver) -> dict[str, Any]:
+        return _with_range({"type": "number"}, self.minimum, self.maximum)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
         if not _is_number(value):
@@ -160,6 +186,18 @@ class String(JsonField):
         self.pattern = re.compile(pattern) if pattern is not None else None
         self.uuid = uuid
 
+    def _json_schema(self, nested: NestedResolver) -> dict[str, Any]:
+        described: dict[str, Any] = {"type": "string"}
+        if self.max_length is not None:
+            described["maxLength"] = self.max_length
+        if self.min_length is not None:
+            described["minLength"] = self.min_length
+        if self.pattern is not None:
+            described["pattern"] = self.pattern.pattern
+        if self.uuid:
+            described["format"] = "uuid"
+        return described
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if not isinstance(value, str):
             raise self._wrong_type(value)
@@ -187,6 +225,9 @@ class JsonValue(JsonField):
     """Any JSON value: the structure is checked by the pure parser the
     value is given to (aliases, device specs, flavors)."""
 
+    def _json_schema(self, nested: NestedResolver) -> dict[str, Any]:
+        return {}
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         return value
 
@@ -204,6 +245,16 @@ class Array(JsonField):
         self.min_items = min_items
         self.max_items = max_items
 
+    def _json_schema(self, nested: NestedResolver) -> dict[str, Any]:
+        described: dict[str, Any] = {"type": "array", "items": _describe(self.item, nested)}
+        if self.unique:
+            described["uniqueItems"] = True
+        if self.min_items:
+            described["minItems"] = self.min_items
+        if self.max_items is not None:
+            described["maxItems"] = self.max_items
+        return described
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list:
         if not isinstance(value, list):
             raise self._wrong_type(value)
@@ -215,6 +266,24 @@ class Array(JsonField):
         if self.unique and len({repr(v) for v in result}) != len(result):
             raise invalid("uniqueItems", f"{value!r} has non-unique elements")
         return result
+
+
+def _describe(value_type: fields.Field | type[marshmallow.Schema],
+              nested: NestedResolver) -> dict[str, Any]:
+    if isinstance(value_type, JsonField):
+        return value_type.json_schema(nested)
+    if isinstance(value_type, type):
+        return nested(value_type)
+    raise TypeError(f"no JSON Schema for {value_type!r}")
+
+
+def _with_range(described: dict[str, Any], minimum: float | None,
+                maximum: float | None) -> dict[str, Any]:
+    if minimum is not None:
+        described["minimum"] = minimum
+    if maximum is not None:
+        described["maximum"] = maximum
+    return described
 
 
 def _load_value(value_type: fields.Field | type[marshmallow.Schema], item: Any) -> Any:
@@ -229,6 +298,9 @@ class Object(JsonField):
     def __init__(self, schema: type[marshmallow.Schema], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.schema = schema
+
+    def _json_schema(self, nested: NestedResolver) -> dict[str, Any]:
+        return nested(self.schema)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dict:
         return self.schema().load(value)
@@ -251,6 +323,18 @@ class KeyedObject(JsonField):
         self.key_pattern = re.compile(key_pattern)
         self.min_properties = min_properties
         self.refuse_other_keys = refuse_other_keys
+
+    def _json_schema(self, nested: NestedResolver) -> dict[str, Any]:
+        described: dict[str, Any] = {
+            "type": "object",
+            "additionalProperties": _describe(self.value, nested)}
+        if self.key_pattern.pattern:
+            # OpenAPI 3.0 has no patternProperties: the key pattern is
+            # documented where tools that know the extension find it.
+            described["x-key-pattern"] = self.key_pattern.pattern
+        if self.min_properties:
+            described["minProperties"] = self.min_properties
+        return described
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dict:
         if not isinstance(value, dict):

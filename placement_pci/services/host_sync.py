@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -432,7 +433,7 @@ def _render(connection: Connection, plan: _Plan, *, dry_run: bool,
 # --- entry points ----------------------------------------------------------
 
 
-def sync_host(database: Database, hostname: str, body: object, *,
+def sync_host(database: Database, hostname: str, body: Mapping[str, Any], *,
               context: RequestContext, dry_run: bool = False) -> HostTree:
     """Apply (or with ``dry_run`` only compute) a host's reported devices.
 

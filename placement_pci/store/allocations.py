@@ -452,7 +452,10 @@ def get_consumer_allocations(database: Database, consumer_uuid: str) -> Consumer
                       ALLOC.c.created_at, ALLOC.c.updated_at)
             .select_from(ALLOC.join(RP, RP.c.id == ALLOC.c.resource_provider_id)
                          .join(RC, RC.c.id == ALLOC.c.resource_class_id))
-            .where(ALLOC.c.consumer_id == consumer_uuid)).all()
+            .where(ALLOC.c.consumer_id == consumer_uuid)
+            # Rows are written in the request's order: answer in it on every
+            # backend (clients compare what they wrote with what they read).
+            .order_by(ALLOC.c.id)).all()
         allocations: dict[str, dict] = {}
         for row in rows:
             entry = allocations.setdefault(row.uuid, {"generation": row.generation,
@@ -483,7 +486,8 @@ def get_provider_allocations(database: Database, provider_uuid: str) -> Provider
                       ALLOC.c.created_at, ALLOC.c.updated_at)
             .select_from(ALLOC.join(RC, RC.c.id == ALLOC.c.resource_class_id)
                          .outerjoin(consumers, consumers.c.uuid == ALLOC.c.consumer_id))
-            .where(ALLOC.c.resource_provider_id == provider.id)).all()
+            .where(ALLOC.c.resource_provider_id == provider.id)
+            .order_by(ALLOC.c.id)).all()
         allocations: dict[str, dict] = {}
         for row in rows:
             entry = allocations.setdefault(row.consumer_id, {

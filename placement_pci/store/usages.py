@@ -48,7 +48,8 @@ def provider_usages(database: Database, provider_uuid: str) -> ProviderUsages:
                     ALLOC.c.resource_provider_id == INV.c.resource_provider_id,
                     ALLOC.c.resource_class_id == INV.c.resource_class_id)))
             .where(INV.c.resource_provider_id == provider.id)
-            .group_by(RC.c.name))
+            # Sorted: GROUP BY's order differs by backend (hash aggregates).
+            .group_by(RC.c.name).order_by(RC.c.name))
         return ProviderUsages(provider.generation,
                               {name: int(amount) for name, amount in rows})
 
@@ -97,7 +98,7 @@ def total_usages(database: Database, project_id: str,
             .select_from(_owned_allocations(project_id, user_id)
                          .join(RC, RC.c.id == ALLOC.c.resource_class_id))
             .where(*_owner_filter(project_id, user_id))
-            .group_by(RC.c.name))
+            .group_by(RC.c.name).order_by(RC.c.name))
         return {name: int(amount or 0) for name, amount in rows}
 
     return database.run_read(read)
@@ -130,7 +131,8 @@ def usages_by_consumer_type(database: Database, project_id: str,
                       sa.func.sum(ALLOC.c.used).label("used"))
             .select_from(source.join(RC, RC.c.id == ALLOC.c.resource_class_id))
             .where(*conditions)
-            .group_by(*([] if folded else [TYPES.c.name]), RC.c.name))
+            .group_by(*([] if folded else [TYPES.c.name]), RC.c.name)
+            .order_by(*([] if folded else [TYPES.c.name]), RC.c.name))
         counts = connection.execute(
             sa.select(*group,
                       sa.func.count(sa.distinct(ALLOC.c.consumer_id)).label("consumers"))

@@ -18,6 +18,7 @@ from placement_pci.candidates.graph import ProviderGraph
 from placement_pci.http import routes, util
 from placement_pci.http.pci_request_groups import request_input
 from placement_pci.pci.request_groups import translate_body
+from placement_pci.schemas import responses
 from placement_pci.services import audit, pci_claims
 from placement_pci.services import headroom as pci_headroom
 from placement_pci.store import ledger
@@ -71,7 +72,8 @@ def _headroom(args: Any) -> dict[str, Any] | None:
                                          hostname=hostname)
 
 
-@routes.route(blueprint, "/ui/", methods=["GET"], policy="placement_pci:ui:view")
+@routes.route(blueprint, "/ui/", methods=["GET"], policy="placement_pci:ui:view",
+              responses={200: responses.DASHBOARD})
 def dashboard() -> flask.Response:
     """The operator dashboard (HTML): hosts and device utilisation, claims,
     audit findings, the latest ledger entries and a headroom form.

@@ -1,6 +1,7 @@
 """Allocations, usages and the claim API on every backend (HTTP and store)."""
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -172,3 +173,49 @@ def test_capacity_and_unit_rules(database, inventory, amount, fits):
         with pytest.raises(store.AllocationRefused):
             store.replace_allocations(database, [claim], **STORE_CALL)
         assert stored_allocations(database) == {}
+
+
+def test_allocations_are_answered_in_the_order_they_were_written(api, database):
+    """GET /allocations/{consumer} and GET /resource_providers/{uuid}/allocations
+    list what a PUT wrote in the PUT's order on every backend (PostgreSQL
+    used to answer in reverse)."""
+    providers = sorted(
+        make_provider(database, name, {"VCPU": 8, "MEMORY_MB": 4096, "DISK_GB": 100})
+        for name in ("first", "second", "third"))
+    # Neither sorted nor reversed: only the request's order explains it.
+    order = [providers[2], providers[0], providers[1]]
+    consumer = str(uuid.uuid4())
+    body = claim_body(order[0], {"MEMORY_MB": 64, "VCPU": 1})
+    body["allocations"] = {provider: {"resources": {"MEMORY_MB": 64, "VCPU": 1, "DISK_GB": 2}}
+                           for provider in order}
+    # json.dumps keeps the order (the test client's json= would sort keys).
+    assert api.put(f"/allocations/{consumer}", data=json.dumps(body),
+                   content_type="application/json").status_code == 204
+    for _ in range(3):
+        answer = api.get(f"/allocations/{consumer}").get_json()["allocations"]
+        assert list(answer) == order
+        for provider in order:
+            assert list(answer[provider]["resources"]) == ["MEMORY_MB", "VCPU", "DISK_GB"]
+    others = [str(uuid.uuid4()) for _ in range(3)]
+    for other in others:
+        assert api.put(f"/allocations/{other}", json=claim_body(
+            order[1], {"VCPU": 1})).status_code == 204
+    by_consumer = api.get(f"/resource_providers/{order[1]}/allocations").get_json()
+    assert list(by_consumer["allocations"]) == [consumer, *others]
+
+
+def test_usages_are_answered_sorted_by_resource_class(api, database):
+    """GET /usages and GET /resource_providers/{uuid}/usages: the same order
+    on every backend (GROUP BY alone gives each its own)."""
+    classes = ["VCPU", "MEMORY_MB", "DISK_GB", "PCPU", "IPV4_ADDRESS", "SRIOV_NET_VF"]
+    provider = make_provider(database, "usage-order", {name: 1000 for name in classes})
+    consumer = str(uuid.uuid4())
+    body = claim_body(provider, {name: 1 for name in classes}, project="proj")
+    assert api.put(f"/allocations/{consumer}", data=json.dumps(body),
+                   content_type="application/json").status_code == 204
+    assert list(api.get(f"/resource_providers/{provider}/usages").get_json()["usages"]) \
+        == sorted(classes)
+    assert list(api.get("/usages?project_id=proj", version="1.37").get_json()["usages"]) \
+        == sorted(classes)
+    by_type = api.get("/usages?project_id=proj").get_json()["usages"]
+    assert list(by_type["INSTANCE"]) == [*sorted(classes), "consumer_count"]

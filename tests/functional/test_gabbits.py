@@ -6,7 +6,8 @@ they run in order, in one process, against a fresh app on a fresh database
 the same files against a throwaway database on that server).  Running a
 file as a unit keeps this safe under pytest-xdist, which would otherwise
 split a file's dependent steps across workers.  A failure reports every
-failing gabbi step with gabbi's own message.
+failing gabbi step with gabbi's own message.  Every answer is also checked
+against the OpenAPI document (tests/contract.py).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from gabbi import handlers, suitemaker, utils
 from placement_pci.app import create_app
 from placement_pci.settings import Settings
 from tests import databases
+from tests.contract import check_responses
 
 GABBITS = Path(__file__).resolve().parents[1] / "gabbits"
 BACKEND = os.environ.get("PLACEMENT_PCI_GABBI_BACKEND", "sqlite")
@@ -40,6 +42,8 @@ def test_gabbi_file(yaml_file: Path, tmp_path) -> None:
     database = databases.migrated_database(url)
     try:
         app = create_app(Settings(database_url=url), database=database, migrate=False)
+        # Every answer is checked against the OpenAPI document as it is made.
+        check_responses(app)
         with yaml_file.open(encoding="utf-8") as handle:
             suite_dict = utils.load_yaml(handle)
         suite = suitemaker.test_suite_from_dict(

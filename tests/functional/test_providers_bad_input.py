@@ -130,3 +130,35 @@ def test_many_distinct_required_traits_stay_one_query(seeded):
     missing_one = sorted(os_traits.get_traits())[:301]
     found = seeded.get("/resource_providers?required=" + ",".join(missing_one))
     assert found.get_json()["resource_providers"] == []
+
+
+@pytest.mark.parametrize("query,version,expected", [
+    ("in_tree=" + RP, "1.13", "Additional properties are not allowed ('in_tree' was unexpected)"),
+    ("required=CUSTOM_X", "1.17", "('required' was unexpected)"),
+    ("colour=blue", "1.39", "('colour' was unexpected)"),
+    ("uuid=spameggs", "1.39", "'spameggs' is not a 'uuid' Failed validating 'format' in "
+                              "schema['properties']['uuid']"),
+    ("in_tree=not-a-uuid", "1.39", "'not-a-uuid' is not a 'uuid'"),
+])
+def test_provider_list_query_is_checked_by_its_schema(api, query, version, expected):
+    response = api.get(f"/resource_providers?{query}", version=version)
+    assert response.status_code == 400
+    message = response.get_json()["errors"][0]["detail"].splitlines()[-1]
+    assert message.startswith("Invalid query string parameters: ")
+    assert expected in message
+
+
+def test_provider_list_query_uuids_are_canonical(seeded):
+    listed = seeded.get("/resource_providers").get_json()["resource_providers"]
+    provider = listed[0]["uuid"]
+    for form in (provider.upper(), provider.replace("-", "")):
+        for name in ("uuid", "in_tree"):
+            found = seeded.get(f"/resource_providers?{name}={form}").get_json()
+            assert provider in [p["uuid"] for p in found["resource_providers"]], (name, form)
+
+
+def test_traits_list_query_refuses_unknown_parameters(api):
+    response = api.get("/traits?colour=blue")
+    assert response.status_code == 400
+    assert "('colour' was unexpected)" in response.get_json()["errors"][0]["detail"]
+    assert api.get("/traits?associated=TRUE").status_code == 200

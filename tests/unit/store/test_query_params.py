@@ -60,16 +60,3 @@ def test_parse_member_of_errors(values, multiple, forbidden_ok, message):
                                      allow_forbidden=forbidden_ok)
 
 
-def test_unknown_parameters_are_named():
-    with pytest.raises(errors.BadRequest, match="'colour' was unexpected"):
-        query_params.check_known_parameters(["name", "colour"], ["name"])
-
-
-@pytest.mark.parametrize("value,ok", [(A, True), (A.replace("-", ""), True),
-                                      ("frog", False), (f"{{{A}}}", False)])
-def test_uuid_parameters(value, ok):
-    if ok:
-        query_params.check_uuid_parameters({"uuid": [value]}, ["uuid"])
-    else:
-        with pytest.raises(errors.BadRequest, match="is not a 'uuid'"):
-            query_params.check_uuid_parameters({"uuid": [value]}, ["uuid"])
