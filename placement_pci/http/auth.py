@@ -46,7 +46,11 @@ UNROUTED_POLICY = "admin_or_service_api"
 
 
 @dataclass(frozen=True)
-class RequestContext:
+class AuthenticatedCaller:
+    """Who the token says is calling: identity, roles and scope, as the
+    policy rules judge them (``context.RequestContext`` is what writes
+    carry down to the store)."""
+
     user_id: str
     project_id: str | None
     roles: frozenset[str]
@@ -62,7 +66,7 @@ class RequestContext:
                                   roles=self.roles, system_scoped=self.system_scoped)
 
 
-def context_from_headers(headers: werkzeug.datastructures.Headers) -> RequestContext | None:
+def context_from_headers(headers: werkzeug.datastructures.Headers) -> AuthenticatedCaller | None:
     """The noauth2 context: whatever the client's headers claim."""
     token = headers.get("X-Auth-Token")
     if not token:
@@ -76,11 +80,11 @@ def context_from_headers(headers: werkzeug.datastructures.Headers) -> RequestCon
     system_scoped = bool(headers.get("OpenStack-System-Scope"))
     project_id = headers.get("X-Project-Id") or (
         None if system_scoped else (token_project or user_id))
-    return RequestContext(user_id=user_id, project_id=project_id, roles=roles,
+    return AuthenticatedCaller(user_id=user_id, project_id=project_id, roles=roles,
                           system_scoped=system_scoped)
 
 
-def context_from_keystone(environ: Mapping[str, object]) -> RequestContext | None:
+def context_from_keystone(environ: Mapping[str, object]) -> AuthenticatedCaller | None:
     """The context of the token auth_token validated (None when it let an
     unauthenticated request through, with ``delay_auth_decision``).
 
@@ -92,7 +96,7 @@ def context_from_keystone(environ: Mapping[str, object]) -> RequestContext | Non
     access = getattr(token_auth, "user", None)
     if environ.get("HTTP_X_IDENTITY_STATUS") != "Confirmed" or access is None:
         return None
-    return RequestContext(user_id=access.user_id,
+    return AuthenticatedCaller(user_id=access.user_id,
                           project_id=access.project_id or None,
                           roles=frozenset(r.lower() for r in access.role_names or ()),
                           system_scoped=bool(access.system_scoped
@@ -128,7 +132,7 @@ def authenticate() -> None:
     request carries a valid token (public routes need none)."""
     settings = flask.current_app.config["SETTINGS"]
     if settings.auth_strategy == "none":
-        flask.g.context = RequestContext("admin", "admin", frozenset({"admin"}))
+        flask.g.context = AuthenticatedCaller("admin", "admin", frozenset({"admin"}))
         return
     failure = flask.request.environ.get(AUTH_FAILURE_KEY)
     if failure is not None:
@@ -148,7 +152,7 @@ def authenticate() -> None:
 def authorize() -> None:
     """before_request hook, after the microversion is understood: 403 when
     the policy rule the route declares (http.routes) says no."""
-    context: RequestContext | None = flask.g.get("context")
+    context: AuthenticatedCaller | None = flask.g.get("context")
     if (context is None or is_public()
             or flask.current_app.config["SETTINGS"].auth_strategy == "none"):
         return
@@ -276,7 +280,7 @@ def _auth_failure(status: str, headers: list, raw: bytes) -> AuthFailure:
     return AuthFailure(status=code, detail=str(detail), headers=kept)
 
 
-def _target(route: routes.Route | None, context: RequestContext) -> dict[str, object]:
+def _target(route: routes.Route | None, context: AuthenticatedCaller) -> dict[str, object]:
     if route is None or not route.policy_target:
         return {"project_id": context.project_id, "user_id": context.user_id}
     # The last value, as the handlers read repeated parameters: policy
