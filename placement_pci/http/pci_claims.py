@@ -37,7 +37,7 @@ def list_claims() -> flask.Response:
 
 
 @routes.route(blueprint, "/pci/claims/<consumer_uuid>", methods=["PUT"],
-              policy="placement_pci:claims:update", body=schemas.Claim,
+              policy="placement_pci:claims:update", body=schemas.PutClaim,
               body_error_code=pci_claims.CLAIM_INVALID, responses={200: responses.CLAIM})
 def put_claim(consumer_uuid: str) -> flask.Response:
     """Claim a candidate for a consumer and assign its devices.

@@ -36,7 +36,7 @@ def post_live_migration_check(consumer_uuid: str) -> flask.Response:
 
 @routes.route(blueprint, f"{PREFIX}/destinations", methods=["POST"],
               policy="placement_pci:live_migration:destinations",
-              body=schemas.MigrationDestinations, body_required=False,
+              body=schemas.PostMigrationDestinations, body_required=False,
               responses={200: responses.PCI_CANDIDATES})
 def post_live_migration_destinations(consumer_uuid: str) -> flask.Response:
     """Destination candidates: the consumer's request groups with
@@ -53,7 +53,7 @@ def post_live_migration_destinations(consumer_uuid: str) -> flask.Response:
 
 
 @routes.route(blueprint, f"{PREFIX}/plan", methods=["POST"],
-              policy="placement_pci:live_migration:plan", body=schemas.MigrationPlan,
+              policy="placement_pci:live_migration:plan", body=schemas.PostMigrationPlan,
               responses={200: responses.MIGRATION_PLAN})
 def post_live_migration_plan(consumer_uuid: str) -> flask.Response:
     """Source -> destination device addresses and the rewritten hostdev XML.

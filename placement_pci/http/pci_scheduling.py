@@ -25,7 +25,7 @@ blueprint = flask.Blueprint("pci_scheduling", __name__)
 
 
 @routes.route(blueprint, "/pci/candidates", methods=["POST"],
-              policy="placement_pci:candidates:list", body=schemas.Candidates,
+              policy="placement_pci:candidates:list", body=schemas.PostCandidates,
               responses={200: responses.PCI_CANDIDATES})
 def post_candidates() -> flask.Response:
     """From flavor to answer: request groups, allocation candidates and,
@@ -44,7 +44,7 @@ def post_candidates() -> flask.Response:
 
 
 @routes.route(blueprint, "/pci/diagnosis", methods=["POST"],
-              policy="placement_pci:diagnosis:create", body=schemas.Diagnosis,
+              policy="placement_pci:diagnosis:create", body=schemas.PostDiagnosis,
               responses={200: responses.DIAGNOSIS})
 def post_diagnosis() -> flask.Response:
     """Why no candidate: per host, which group fails on which provider
@@ -76,7 +76,7 @@ def post_diagnosis() -> flask.Response:
 
 
 @routes.route(blueprint, "/pci/headroom", methods=["POST"],
-              policy="placement_pci:headroom:create", body=schemas.Headroom,
+              policy="placement_pci:headroom:create", body=schemas.PostHeadroom,
               responses={200: responses.HEADROOM})
 def post_headroom() -> flask.Response:
     """How many more instances of a flavor fit: in total, per host and per

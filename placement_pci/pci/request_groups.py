@@ -47,7 +47,7 @@ class Flavor:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Flavor:
-        """The flavor of a body its route's schema (schemas.pci.Flavor)
+        """The flavor of a body its route's schema (schemas.pci.FlavorInput)
         checked: absent amounts are 0, descriptive keys are ignored."""
         extra_specs = data.get("extra_specs")
         return cls(**{name: data.get(name, 0) for name in FLAVOR_FIELDS},
@@ -60,7 +60,7 @@ class Image:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Image:
-        """The image of a body its route's schema (schemas.pci.Image) checked."""
+        """The image of a body its route's schema (schemas.pci.ImageInput) checked."""
         properties = (data or {}).get("properties")
         return cls(properties={} if properties is None else properties)
 

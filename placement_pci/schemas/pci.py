@@ -31,7 +31,7 @@ def _informational() -> base.JsonValue:
     return base.JsonValue()
 
 
-class Flavor(base.StrictSchema):
+class FlavorInput(base.StrictSchema):
     vcpus = base.Integer(minimum=0, maximum=extra_specs.MAX_AMOUNT)
     memory_mb = base.Integer(minimum=0, maximum=extra_specs.MAX_AMOUNT)
     root_gb = base.Integer(minimum=0, maximum=extra_specs.MAX_AMOUNT)
@@ -45,7 +45,7 @@ class Flavor(base.StrictSchema):
     description = _informational()
 
 
-class Image(base.StrictSchema):
+class ImageInput(base.StrictSchema):
     properties = base.KeyedObject(base.JsonValue(), key_pattern=r"^.{1,255}$",
                                   allow_none=True)
     id = _informational()
@@ -61,8 +61,8 @@ def _aliases() -> base.Array:
 
 class FlavorRequest(base.StrictSchema):
     """POST /pci/request-groups: a flavor, image and aliases."""
-    flavor = base.Object(Flavor, required=True)
-    image = base.Object(Image, allow_none=True)
+    flavor = base.Object(FlavorInput, required=True)
+    image = base.Object(ImageInput, allow_none=True)
     alias = _aliases()
 
 
@@ -79,21 +79,21 @@ def _hostname(**kwargs: Any) -> base.String:
 HOSTNAME = _hostname()
 
 
-class Candidates(FlavorRequest):
+class PostCandidates(FlavorRequest):
     """POST /pci/candidates."""
     limit = _limit()
     hostname = _hostname(allow_none=True)
 
 
-class Headroom(FlavorRequest):
+class PostHeadroom(FlavorRequest):
     """POST /pci/headroom."""
     hostname = _hostname(allow_none=True)
 
 
-class Diagnosis(base.StrictSchema):
+class PostDiagnosis(base.StrictSchema):
     """POST /pci/diagnosis: a flavor or a GET /allocation_candidates query."""
-    flavor = base.Object(Flavor)
-    image = base.Object(Image, allow_none=True)
+    flavor = base.Object(FlavorInput)
+    image = base.Object(ImageInput, allow_none=True)
     alias = _aliases()
     query = base.String(max_length=65536)
     hostname = _hostname(allow_none=True)
@@ -111,8 +111,8 @@ class ReplaceAlias(CreateAlias):
 
 class PreviewAliases(base.StrictSchema):
     aliases = _aliases()
-    flavor = base.Object(Flavor)
-    image = base.Object(Image, allow_none=True)
+    flavor = base.Object(FlavorInput)
+    image = base.Object(ImageInput, allow_none=True)
 
 
 def _device_specs(**kwargs: Any) -> base.Array:
@@ -146,7 +146,7 @@ class ProviderResources(base.StrictSchema):
                                  min_properties=1, required=True)
 
 
-class AllocationRequest(base.StrictSchema):
+class AllocationRequestInput(base.StrictSchema):
     """One allocation request of GET /allocation_candidates (1.34+)."""
     allocations = base.KeyedObject(base.Object(ProviderResources),
                                    key_pattern=CANONICAL_UUID_PATTERN, min_properties=1,
@@ -159,9 +159,9 @@ def _external_id() -> base.String:
     return base.String(min_length=1, max_length=EXTERNAL_ID_MAX_LENGTH, required=True)
 
 
-class Claim(FlavorRequest):
+class PutClaim(FlavorRequest):
     """PUT /pci/claims/{consumer_uuid}."""
-    allocation_request = base.Object(AllocationRequest, required=True)
+    allocation_request = base.Object(AllocationRequestInput, required=True)
     project_id = _external_id()
     user_id = _external_id()
     consumer_generation = base.Integer(minimum=0, allow_none=True, required=True)
@@ -169,11 +169,11 @@ class Claim(FlavorRequest):
                                 allow_none=True)
 
 
-class MigrationDestinations(base.StrictSchema):
+class PostMigrationDestinations(base.StrictSchema):
     limit = _limit()
 
 
-class MigrationPlan(base.StrictSchema):
+class PostMigrationPlan(base.StrictSchema):
     destination_consumer = base.String(uuid=True, allow_none=True)
     allocation_request = base.JsonValue(allow_none=True)
     # The guest's domain XML: parsed by a safe parser (no entities, depth bounded).
