@@ -65,6 +65,8 @@ def empty_database(database: Database) -> None:
     """Delete every row a test could have written; keep standard names."""
     with database.engine.begin() as connection:
         for table in reversed(tables.metadata.sorted_tables):
+            if table is tables.snapshot_markers:
+                continue  # its one row is part of the schema
             if table is tables.resource_providers:
                 # Self-referencing rows: break the links before deleting.
                 connection.execute(sa.update(table).values(

@@ -29,6 +29,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from placement_pci import errors, metrics
+from placement_pci.db.change_marker import track_snapshot_writes
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -67,8 +68,9 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
                           "check_same_thread": False},
         )
         _configure_sqlite(engine)
+        track_snapshot_writes(engine)
         return engine
-    return sa.create_engine(
+    engine = sa.create_engine(
         parsed,
         isolation_level="READ COMMITTED",
         pool_pre_ping=True,
@@ -76,6 +78,8 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
         max_overflow=pool_size * 2,
         pool_recycle=3600,
     )
+    track_snapshot_writes(engine)
+    return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -8,7 +8,7 @@ from alembic.config import Config
 
 from alembic import command
 from placement_pci import names
-from placement_pci.db import tables
+from placement_pci.db import change_marker, tables
 from placement_pci.db.engine import Database, insert_ignoring_duplicates
 
 ALEMBIC_DIR = Path(__file__).resolve().parent / "alembic"
@@ -26,10 +26,21 @@ def upgrade(database: Database) -> None:
     """Bring the schema to the newest revision and seed standard names."""
     url = database.url.render_as_string(hide_password=False)
     with database.engine.begin() as connection:
+        connection = connection.execution_options(**change_marker.UNTRACKED)
         config = alembic_config(url)
         config.attributes["connection"] = connection
+        before = _heads(connection)
         command.upgrade(config, "head")
+        if _heads(connection) != before:
+            # A migration may have changed what snapshots are built from.
+            change_marker.bump_structure_version(connection)
     sync_standard_names(database)
+
+
+def _heads(connection: sa.Connection) -> frozenset[str]:
+    from alembic.runtime.migration import MigrationContext
+
+    return frozenset(MigrationContext.configure(connection).get_current_heads())
 
 
 def sync_standard_names(database: Database) -> None:
@@ -54,10 +65,8 @@ def head_revisions() -> frozenset[str]:
 
 def current_revisions(database: Database) -> frozenset[str]:
     """The database's revision(s); empty before the first migration."""
-    from alembic.runtime.migration import MigrationContext
-
     with database.engine.connect() as connection:
-        return frozenset(MigrationContext.configure(connection).get_current_heads())
+        return _heads(connection)
 
 
 def known_revisions() -> frozenset[str]:
@@ -76,6 +85,7 @@ def downgrade(database: Database, revision: str) -> None:
     """Step the schema back (``-1``: one revision); for tests and rollbacks."""
     url = database.url.render_as_string(hide_password=False)
     with database.engine.begin() as connection:
+        connection = connection.execution_options(**change_marker.UNTRACKED)
         config = alembic_config(url)
         config.attributes["connection"] = connection
         command.downgrade(config, revision)

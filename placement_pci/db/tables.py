@@ -284,3 +284,25 @@ allocation_ledger_sequence = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("last_seq", sa.BigInteger, nullable=False),
 )
+
+# --- the candidate snapshot's change marker ----------------------------------
+
+# One row.  Every committed transaction that wrote a table the candidate
+# snapshot is read from bumps ``structure_version`` just before it commits
+# (db/engine.py does it for every connection of the engine), except for
+# allocation writes recorded in the ledger, which the ledger's sequence
+# already numbers.  A worker compares (structure_version, ledger last_seq)
+# with what its snapshot was read at: one primary-key read instead of
+# aggregating the snapshot's tables on every request.
+snapshot_markers = sa.Table(
+    "snapshot_markers", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("structure_version", sa.BigInteger, nullable=False),
+)
+
+# The tables ``store.provider_graph`` builds the snapshot from.
+SNAPSHOT_TABLES = frozenset({
+    "resource_providers", "inventories", "allocations", "resource_classes",
+    "traits", "placement_aggregates", "resource_provider_aggregates",
+    "resource_provider_traits",
+})

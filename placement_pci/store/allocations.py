@@ -16,7 +16,10 @@ transaction does, in this order:
    consumer, with the caller's identity.  Every writer of allocations goes
    through ``check_and_write`` or ``delete_allocations`` here (or, for the
    host-sync heal, ``write_allocation_amounts_locked``), so no write skips
-   the ledger.
+   the ledger.  The statements the ledger entries describe (the rows and
+   the generation bumps of the claimed providers) carry
+   ``LEDGERED_WRITE``: snapshots learn of them from the ledger
+   (db/change_marker.py).
 
 Because the decision is taken while holding the provider locks, and every
 writer of a provider's inventory or allocations takes the same lock first,
@@ -40,6 +43,7 @@ from sqlalchemy.engine import Connection
 from placement_pci import errors
 from placement_pci.context import RequestContext
 from placement_pci.db import tables
+from placement_pci.db.change_marker import LEDGERED_WRITE
 from placement_pci.db.engine import Database, RetryTransaction
 from placement_pci.inventory import amount_fits_units
 from placement_pci.inventory import capacity as inventory_capacity
@@ -263,7 +267,8 @@ def lock_providers(connection: Connection, provider_ids: Iterable[int],
         result = connection.execute(
             sa.update(RP)
             .where(RP.c.id == provider_id, RP.c.generation == generation)
-            .values(generation=generation + 1, updated_at=utcnow()))
+            .values(generation=generation + 1, updated_at=utcnow())
+            .execution_options(**LEDGERED_WRITE))
         if result.rowcount != 1:
             conflict = errors.Conflict(
                 "resource provider generation conflict for "
@@ -280,7 +285,8 @@ def check_and_write(connection: Connection, plan: ClaimPlan) -> dict[str, int | 
     """Steps 4-6, with the providers locked: check, write, record."""
     _check_fits(connection, plan)
     seen = [r.consumer_uuid for r in plan.requests]
-    connection.execute(sa.delete(ALLOC).where(ALLOC.c.consumer_id.in_(seen)))
+    connection.execute(sa.delete(ALLOC).where(ALLOC.c.consumer_id.in_(seen))
+                       .execution_options(**LEDGERED_WRITE))
     now = utcnow()
     rows = [
         {"resource_provider_id": plan.provider_ids[provider_uuid],
@@ -292,7 +298,7 @@ def check_and_write(connection: Connection, plan: ClaimPlan) -> dict[str, int | 
         for name, amount in resources.items()
     ]
     if rows:
-        connection.execute(sa.insert(ALLOC), rows)
+        connection.execute(sa.insert(ALLOC).execution_options(**LEDGERED_WRITE), rows)
     gone = consumer_store.delete_consumers_without_allocations(connection, seen)
     ledger.record_change(connection, plan.context, plan.action, plan.before)
     return {uuid: (None if uuid in gone else generation)
@@ -425,7 +431,8 @@ def delete_allocations(database: Database, consumer_uuid: str, *,
             .values(generation=tables.consumers.c.generation + 1))
         before = ledger.read_holdings(connection, [consumer_uuid])
         deleted = connection.execute(
-            sa.delete(ALLOC).where(ALLOC.c.consumer_id == consumer_uuid)).rowcount
+            sa.delete(ALLOC).where(ALLOC.c.consumer_id == consumer_uuid)
+            .execution_options(**LEDGERED_WRITE)).rowcount
         if not deleted:
             raise errors.NotFound(f"No allocations for consumer '{consumer_uuid}'")
         consumer_store.delete_consumers_without_allocations(connection, [consumer_uuid])

@@ -1,23 +1,23 @@
 """Read the candidate engine's ProviderGraph from the database: a full load,
-a fingerprint of the tables it depends on, and an incremental refresh.
+a fingerprint of the tables it depends on, and the incremental refreshes.
 
 Each worker process keeps one snapshot (``services.snapshot_cache``).
-Before answering, a request reads
-a cheap fingerprint of everything the snapshot depends on (a handful of
-counts, sums and maxima over the provider, inventory, allocation, trait
-and aggregate tables, one round trip).  Every write that matters moves
-the fingerprint: claims and inventory/trait/aggregate changes bump
-provider generations, deletes lower counts, creations raise ids and
-timestamps.  When it differs from the cached one the graph is refreshed:
-after claims and other generation-checked writes only the trees whose
-generation sum moved are re-read (plus the usages); other changes
-re-read the provider rows or load the whole graph.
-The fingerprint is read before the rows, so a write landing during a
-reload only makes the next request reload again; a request never gets a
-snapshot older than what was committed when it arrived.
+Before answering, a request reads the change marker (db/change_marker.py:
+one primary-key read).  When only the allocation ledger moved,
+``follow_ledger`` re-reads the usages of the providers its new entries
+name.  After any other write, ``refresh_graph`` compares a fingerprint of
+everything the snapshot depends on (counts, sums and maxima over the
+provider, inventory, allocation, trait and aggregate tables, one round
+trip) with the one the snapshot was read at: after generation-checked
+writes only the trees whose generation sum moved are re-read (plus the
+usages); other changes re-read the provider rows or load the whole graph.
+The marker and fingerprint are read before the rows, so a write landing
+during a reload only makes the next request reload again; a request never
+gets a snapshot older than what was committed when it arrived.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
@@ -42,6 +42,7 @@ TRAIT = tables.traits
 RP_TRAIT = tables.resource_provider_traits
 AGG = tables.placement_aggregates
 RP_AGG = tables.resource_provider_aggregates
+LEDGER = tables.allocation_ledger
 
 Fingerprint = tuple
 
@@ -108,101 +109,69 @@ def _fingerprint_selects() -> list[sa.Select]:
 
 
 _FINGERPRINT = sa.union_all(*_fingerprint_selects())
-# Row sets that can ride along with the fingerprint in its statement.
-_NEW_ALLOCATIONS_TAG, _USAGES_TAG = 100, 101
-_ALLOCATIONS_AFTER = sa.bindparam("allocations_after", type_=sa.Integer)
-_WITH_NEW_ALLOCATIONS = sa.union_all(*_fingerprint_selects(), sa.select(*_text_row(
-    _NEW_ALLOCATIONS_TAG,
-    [ALLOC.c.id, ALLOC.c.resource_provider_id, RC.c.name, ALLOC.c.used,
-     RP.c.generation, RP.c.name]))
-    .join_from(ALLOC, RC, RC.c.id == ALLOC.c.resource_class_id)
-    .join(RP, RP.c.id == ALLOC.c.resource_provider_id)
-    .where(ALLOC.c.id > _ALLOCATIONS_AFTER))
-_ALLOCATIONS_SECTION = _SECTIONS["allocations"]
-_ALLOCATIONS_AND_USAGES = sa.union_all(
-    sa.select(*_text_row(list(_SECTIONS).index("allocations"),
-                         _ALLOCATIONS_SECTION[1])).select_from(_ALLOCATIONS_SECTION[0]),
-    sa.select(*_text_row(
-        _USAGES_TAG, [ALLOC.c.resource_provider_id, RC.c.name, sa.func.sum(ALLOC.c.used)]))
-    .join_from(ALLOC, RC, RC.c.id == ALLOC.c.resource_class_id)
-    .group_by(ALLOC.c.resource_provider_id, RC.c.name))
-
-def _split(rows: Sequence[sa.Row]) -> tuple[Fingerprint, list]:
-    sections = sorted((row for row in rows if row[0] < len(_SECTIONS)),
-                      key=lambda row: row[0])
-    fingerprint = tuple(tuple(row[1:1 + len(columns)])
-                        for row, (_, columns) in zip(sections, _SECTIONS.values()))
-    return fingerprint, [row[1:] for row in rows if row[0] >= len(_SECTIONS)]
 
 
 def read_fingerprint(connection: Connection) -> Fingerprint:
     """One round trip: a tuple per section, in ``_SECTIONS`` order."""
-    return _split(connection.execute(_FINGERPRINT).all())[0]
+    rows = sorted(connection.execute(_FINGERPRINT).all(), key=lambda row: row[0])
+    return tuple(tuple(row[1:1 + len(columns)])
+                 for row, (_, columns) in zip(rows, _SECTIONS.values()))
 
 
 NewAllocation = tuple[int, int, str, int, int, str]
+# Past this many ledger entries since the snapshot, re-reading everything
+# costs less than following them.
+MAX_LEDGER_ENTRIES = 1000
 
 
-def _read_with_new_allocations(connection: Connection, after_id: int
-                               ) -> tuple[Fingerprint, list[NewAllocation]]:
-    """The fingerprint and, in the same statement (so the same snapshot),
-    the allocation rows with an id above ``after_id`` with their
-    providers' generation and name (by the primary key: cheap)."""
-    fingerprint, rows = _split(connection.execute(
-        _WITH_NEW_ALLOCATIONS, {"allocations_after": after_id}).all())
-    return fingerprint, [(int(aid), int(pid), rc, int(used), int(generation), name)
-                         for aid, pid, rc, used, generation, name, *_ in rows]
+def follow_ledger(connection: Connection, old: ProviderGraph, after_seq: int,
+                  upto_seq: int) -> ProviderGraph | None:
+    """``old`` with the usages of every provider the allocation writes
+    numbered ``after_seq + 1`` to ``upto_seq`` touched read afresh (the
+    ledger entries name them: one primary-key range read, then one indexed
+    read of those providers' allocations).  None when that cannot be done
+    (entries pruned, too many, or naming a provider ``old`` does not know):
+    the caller refreshes as after a structural change.
 
-
-def _read_allocations_and_usages(connection: Connection
-                                 ) -> tuple[tuple, dict[int, dict[str, int]]]:
-    """The allocations section of the fingerprint and every provider's
-    usage, in one statement: one scan of the allocation table."""
-    section: tuple = ()
-    usages: dict[int, dict[str, int]] = {}
-    width = len(_ALLOCATIONS_SECTION[1])
-    for tag, *values in connection.execute(_ALLOCATIONS_AND_USAGES).all():
-        if tag == _USAGES_TAG:
-            provider_id, resource_class, used = values[:3]
-            usages.setdefault(int(provider_id), {})[resource_class] = int(used)
-        else:
-            section = tuple(values[:width])
-    return section, usages
-
-
-def quick_refresh(database: Database, fingerprint: Fingerprint, graph: ProviderGraph
-                  ) -> tuple[Fingerprint, ProviderGraph | None]:
-    """The common case on PostgreSQL, in single statements without a
-    transaction around them (each statement is one snapshot by itself):
-    the fingerprint, with the allocations added since ``fingerprint``
-    riding along.  Unchanged: ``graph`` itself; only claims: ``graph``
-    with them applied; only releases: one more statement over the
-    allocation table (its fingerprint section and the usages).  ``(new
-    fingerprint, None)`` when the change needs more (``refresh_graph`` in
-    a ``snapshot_read``).  ``graph`` must hold exactly what each section
-    of ``fingerprint`` describes (read in the same snapshot as it)."""
-    after_id = _section(fingerprint, "allocations", 4)[3]
-    with database.engine.connect() as connection:
-        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        new, added = _read_with_new_allocations(connection, after_id)
-        if new == fingerprint:
-            return fingerprint, graph
-        if not _only_generations_moved(fingerprint, new):
-            return new, None
-        if {"inventories", "provider_traits"} & changed_sections(fingerprint, new):
-            return new, None
-        count = _section(fingerprint, "allocations", 1)[0]
-        if _section(new, "allocations", 1)[0] > count:
-            return new, _apply_new_allocations(graph, fingerprint, new, added)
-        if changed_sections(fingerprint, new) != {"allocations"}:
-            return new, None
-        # Releases: the allocation table alone, read again with the usages.
-        # The other sections stay as read above, and so does the graph:
-        # a write landing in between shows in them at the next request.
-        section, usages = _read_allocations_and_usages(connection)
-        index = _SECTION_NAMES.index("allocations")
-        new = (*new[:index], section, *new[index + 1:])
-        return new, _apply_usages(graph, usages)
+    Usages are read whole per provider, so reading them in a later
+    statement than the marker only makes them newer, never wrong.
+    Generations are left as they were: they only tell a later structural
+    refresh which providers to re-read, and one read here could include a
+    structural change (an inventory's bump) the marker did not show yet."""
+    if upto_seq - after_seq > MAX_LEDGER_ENTRIES:
+        return None
+    entries = connection.execute(
+        sa.select(LEDGER.c.allocations_before, LEDGER.c.allocations_after)
+        .where(LEDGER.c.seq > after_seq, LEDGER.c.seq <= upto_seq)).all()
+    if len(entries) != upto_seq - after_seq:
+        return None
+    touched: set[int] = set()
+    for before, after in entries:
+        for provider_uuid in (*json.loads(before), *json.loads(after)):
+            provider = old.by_uuid.get(provider_uuid)
+            if provider is None:
+                return None
+            touched.add(provider.id)
+    if not touched:
+        return old
+    usages: dict[int, dict[str, int]] = {provider_id: {} for provider_id in touched}
+    for provider_id, resource_class, used in _for_providers(
+            connection, sa.select(ALLOC.c.resource_provider_id, RC.c.name,
+                                  sa.func.sum(ALLOC.c.used))
+            .join(RC, RC.c.id == ALLOC.c.resource_class_id)
+            .group_by(ALLOC.c.resource_provider_id, RC.c.name),
+            ALLOC.c.resource_provider_id, sorted(touched)):
+        usages[int(provider_id)][resource_class] = int(used)
+    replaced = [old.providers[provider_id]._replace(usages=provider_usages)
+                for provider_id, provider_usages in usages.items()
+                if old.providers[provider_id].usages != provider_usages]
+    if not replaced:
+        return old
+    graph = old.replacing(replaced)
+    used_before = _used_providers(old)
+    graph.memoized(_USED_PROVIDERS_KEY, lambda: (
+        used_before - touched) | {pid for pid, used in usages.items() if used})
+    return graph
 
 
 @contextmanager

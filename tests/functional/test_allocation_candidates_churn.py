@@ -140,6 +140,49 @@ def test_a_claim_is_visible_at_once_to_another_worker_under_churn(api, database)
     assert not failures
 
 
+def test_structural_writes_are_visible_at_once_to_another_worker(api, database):
+    """Inventory, trait and aggregate changes and a provider's deletion,
+    each followed at once by a query on a worker that keeps a snapshot
+    (and has just followed claims through the ledger)."""
+    _cloud(api, 2)
+    other_db, other = _second_worker(database)
+    host = provider_uuid("h0")
+
+    def answers(query: str) -> set[str]:
+        return {rp for answer in candidates(other, query)["allocation_requests"]
+                for rp in answer["allocations"]}
+
+    def generation() -> int:
+        return api.get(f"/resource_providers/{host}").get_json()["generation"]
+
+    try:
+        consumer = str(uuid.uuid4())
+        assert _claim(api, {host: {"resources": {"VCPU": 1}}}, consumer) == 204
+        assert host in answers("resources=VCPU:3")
+        assert api.put(f"/resource_providers/{host}/inventories", json={
+            "resource_provider_generation": generation(),
+            "inventories": {"VCPU": {"total": 3}, "DISK_GB": {"total": 20}},
+        }).status_code == 200
+        assert host not in answers("resources=VCPU:3")
+        assert api.put(f"/resource_providers/{host}/traits", json={
+            "resource_provider_generation": generation(),
+            "traits": ["HW_CPU_X86_AVX2"]}).status_code == 200
+        assert answers("resources=VCPU:1&required=HW_CPU_X86_AVX2") == {host}
+        assert api.put(f"/resource_providers/{host}/aggregates", json={
+            "resource_provider_generation": generation(),
+            "aggregates": []}).status_code == 200
+        assert host not in answers(f"resources=VCPU:1&member_of={AGG}")
+        assert api.delete(f"/allocations/{consumer}").status_code == 204
+        assert host in answers("resources=VCPU:3")
+        for child in ("h0_gpu0", "h0_gpu1", "h0_nic", "h0_numa"):
+            assert api.delete(
+                f"/resource_providers/{provider_uuid(child)}").status_code == 204
+        assert api.delete(f"/resource_providers/{host}").status_code == 204
+        assert host not in answers("resources=VCPU:1")
+    finally:
+        other_db.dispose()
+
+
 def test_answers_too_large_to_keep_are_streamed_whole(api, database, monkeypatch):
     from placement_pci.candidates import answer_cache
 
