@@ -100,60 +100,82 @@ class TreeAnswers:
         self._lock = threading.Lock()
         self._epoch: int | None = None
         self._versions: Mapping[int, int] = {}
+        # The graph ``_versions`` came from, to ask which trees moved since.
+        self._synced_id: int | None = None
         self._trees: dict[int, _Tree] = {}
         self._anchors: list[int] = []      # sorted keys of _trees
         # sharing provider -> what other trees see of it (sharing_signature)
         self._signatures: dict[int, tuple | None] = {}
         self._chars = 0
         self.too_large = False
+        # The last body, and the trees its answers and summaries came
+        # from: kept while no write touches them.
+        self._body: str | None = None
+        self._used_roots: frozenset[int] = frozenset()
         # How many allocation requests the last body held (for metrics).
         self.answer_count = 0
 
     def body(self, graph: ProviderGraph) -> str:
         """The whole response body for ``graph``; raises TooLarge."""
         with self._lock:
-            self._sync(graph)
+            if not self._sync(graph) and self._body is not None:
+                return self._body
+            self._body = None
             answers, used_roots = self._assemble(graph)
             self.answer_count = len(answers)
             summaries = tree_summaries(graph, sorted(used_roots), self.request,
                                        self.microversion)
-            return ('{"allocation_requests": [' + ", ".join(answers)
-                    + '], "provider_summaries": {' + ", ".join(summaries) + "}}")
+            self._body = ('{"allocation_requests": [' + ", ".join(answers)
+                          + '], "provider_summaries": {' + ", ".join(summaries) + "}}")
+            self._used_roots = frozenset(used_roots)
+            return self._body
 
     # -- keeping trees current ------------------------------------------------
 
-    def _sync(self, graph: ProviderGraph) -> None:
+    def _sync(self, graph: ProviderGraph) -> bool:
+        """Bring the trees up to ``graph``; whether the body may differ
+        from the last one (False: no tree this shape answers from or
+        summarises moved, and none became able to answer)."""
         versions = graph.root_versions
         if self._epoch != graph.epoch:
             self._reset(graph)
-            return
-        changed = {root for root, version in versions.items()
-                   if self._versions.get(root) != version}
-        changed |= self._versions.keys() - versions.keys()
+            return True
+        changed = (graph.roots_changed_since(self._synced_id)
+                   if self._synced_id is not None else None)
+        if changed is None:
+            changed = {root for root, version in versions.items()
+                       if self._versions.get(root) != version}
+            changed |= self._versions.keys() - versions.keys()
         if not changed:
-            return
+            self._synced_id = graph.snapshot_id
+            return False
         limit = self.whole_graph_share * max(len(versions), 1)
         if len(changed) > limit:
             self._reset(graph)
-            return
+            return True
         for root in list(changed):
             for provider_id in graph.tree_of(root):
                 if provider_id in graph.sharing_ids:
                     changed |= self._served_anew(graph, provider_id)
         if len(changed) > limit:
             self._reset(graph)
-            return
+            return True
+        moved = bool(changed & self._used_roots)
         for root in changed:
             old = self._trees.pop(root, None)
             if old is not None:
+                moved = True
                 self._chars -= old.chars
                 del self._anchors[bisect.bisect_left(self._anchors, root)]
             options = anchor_options(graph, self.request, root)
             if options is not None:
+                moved = True
                 self._trees[root] = _Tree(options)
                 bisect.insort(self._anchors, root)
         # Graphs never change: holding the mapping is holding a copy.
         self._versions = versions
+        self._synced_id = graph.snapshot_id
+        return moved
 
     def _served_anew(self, graph: ProviderGraph, provider_id: int) -> frozenset[int]:
         """The trees to look at again after a sharing provider changed:
@@ -172,6 +194,7 @@ class TreeAnswers:
         self._chars = 0
         self._epoch = graph.epoch
         self._versions = graph.root_versions
+        self._synced_id = graph.snapshot_id
         self._signatures = {provider_id: sharing_signature(graph, self.request, provider_id)
                             for provider_id in graph.sharing_ids}
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import NamedTuple, TypeVar, cast
@@ -26,6 +26,8 @@ LINEAGE_MEMO_SIZE = 256
 # Kept answers are the big lineage entries (up to answer_cache.
 # MAX_KEPT_CHARS each): fewer of them, in their own LRU.
 KEPT_ANSWERS_SIZE = 24
+# How many replacing() steps back a graph remembers which trees changed.
+HISTORY_SIZE = 32
 
 # Tree versions are unique in the process: a number never stands for two
 # different contents, whichever graph it came from.
@@ -82,6 +84,31 @@ class InventoryRow:
     inventory: Inventory
 
 
+class ProvidersByUuid(Mapping[str, ProviderNode]):
+    """Providers by uuid, read through the graph's providers: the uuid
+    index survives ``replacing()`` unchanged (uuids hardly ever change),
+    where a mapping to the nodes themselves would be copied whole."""
+
+    __slots__ = ("_ids", "_providers")
+
+    def __init__(self, ids: Mapping[str, int], providers: Mapping[int, ProviderNode]
+                 ) -> None:
+        self._ids = ids
+        self._providers = providers
+
+    def __getitem__(self, uuid: str) -> ProviderNode:
+        return self._providers[self._ids[uuid]]
+
+    def __contains__(self, uuid: object) -> bool:
+        return uuid in self._ids
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
 class ProviderGraph:
     """All providers and the indexes the solver uses.  Never mutated."""
 
@@ -92,14 +119,14 @@ class ProviderGraph:
             {provider.id: provider for provider in providers})
         self.resource_classes = frozenset(resource_classes)
         self._set_trait_names(traits)
-        by_uuid: dict[str, ProviderNode] = {}
+        ids_by_uuid: dict[str, int] = {}
         by_class: dict[str, list[int]] = defaultdict(list)
         by_trait: dict[str, list[int]] = defaultdict(list)
         by_aggregate: dict[str, list[int]] = defaultdict(list)
         by_root: dict[int, list[int]] = defaultdict(list)
         children: dict[int, list[int]] = defaultdict(list)
         for provider in sorted(self.providers.values(), key=lambda p: p.id):
-            by_uuid[provider.uuid] = provider
+            ids_by_uuid[provider.uuid] = provider.id
             by_root[provider.root_id].append(provider.id)
             if provider.parent_id is not None:
                 children[provider.parent_id].append(provider.id)
@@ -109,7 +136,8 @@ class ProviderGraph:
                 by_trait[trait].append(provider.id)
             for aggregate in provider.aggregates:
                 by_aggregate[aggregate].append(provider.id)
-        self.by_uuid: MappingProxyType[str, ProviderNode] = MappingProxyType(by_uuid)
+        self._ids_by_uuid = ids_by_uuid
+        self.by_uuid = ProvidersByUuid(ids_by_uuid, self.providers)
         self.by_class = _freeze(by_class)
         self.by_trait = _freeze(by_trait)
         self.by_aggregate = _freeze(by_aggregate)
@@ -123,6 +151,10 @@ class ProviderGraph:
         self._lineage = _Lineage(LINEAGE_MEMO_SIZE)
         self._kept_answers = _Lineage(KEPT_ANSWERS_SIZE)
         self._sharing_anchors: dict[int, frozenset[int]] = {}
+        self.snapshot_id = version
+        # (an earlier graph's snapshot_id, the roots changed on the way
+        # from it to the next graph), newest last: see roots_changed_since.
+        self._history: tuple[tuple[int, frozenset[int]], ...] = ()
         self._start_caches()
 
     def _set_trait_names(self, traits: Iterable[str]) -> None:
@@ -149,12 +181,13 @@ class ProviderGraph:
         # mappingproxy.copy() copies the dict underneath at C speed, where
         # dict(proxy) would look every key up (milliseconds at 10^4).
         providers = self.providers.copy()
-        by_uuid = self.by_uuid.copy()
+        ids_by_uuid = self._ids_by_uuid  # copied only if a uuid changes
         indexes = {"by_class": self.by_class.copy(), "by_trait": self.by_trait.copy(),
                    "by_aggregate": self.by_aggregate.copy()}
         edits: dict[tuple[str, str], dict[int, bool]] = {}
         versions = self.root_versions.copy()
         version = next(_VERSIONS)
+        changed_roots: set[int] = set()
         sharing_moved = False
         for provider in changed:
             previous = self.providers[provider.id]
@@ -163,14 +196,17 @@ class ProviderGraph:
                 raise ValueError("replacing() cannot move providers")
             providers[provider.id] = provider
             versions[provider.root_id] = version
+            changed_roots.add(provider.root_id)
             # Which trees a sharing provider serves follows aggregates and
             # the sharing trait: a change there touches trees far away.
             sharing_moved = sharing_moved or (
                 previous.aggregates != provider.aggregates
                 or previous.is_sharing != provider.is_sharing)
             if previous.uuid != provider.uuid:
-                del by_uuid[previous.uuid]
-            by_uuid[provider.uuid] = provider
+                if ids_by_uuid is self._ids_by_uuid:
+                    ids_by_uuid = dict(ids_by_uuid)
+                del ids_by_uuid[previous.uuid]
+                ids_by_uuid[provider.uuid] = provider.id
             for index, before, after in (
                     ("by_class", set(previous.inventories), set(provider.inventories)),
                     ("by_trait", previous.traits, provider.traits),
@@ -190,7 +226,8 @@ class ProviderGraph:
         new.providers = MappingProxyType(providers)
         new.resource_classes = self.resource_classes
         new._set_trait_names(self.ordered_trait_names if traits is None else traits)
-        new.by_uuid = MappingProxyType(by_uuid)
+        new._ids_by_uuid = ids_by_uuid
+        new.by_uuid = ProvidersByUuid(ids_by_uuid, new.providers)
         new.by_class = MappingProxyType(indexes["by_class"])
         new.by_trait = MappingProxyType(indexes["by_trait"])
         new.by_aggregate = MappingProxyType(indexes["by_aggregate"])
@@ -198,6 +235,9 @@ class ProviderGraph:
         new.children = self.children
         new.has_trees = self.has_trees
         new.root_versions = MappingProxyType(versions)
+        new.snapshot_id = version
+        new._history = (*self._history[-(HISTORY_SIZE - 1):],
+                        (self.snapshot_id, frozenset(changed_roots)))
         new._lineage = self._lineage
         new._kept_answers = self._kept_answers
         if sharing_moved or new.ordered_trait_names != self.ordered_trait_names:
@@ -208,6 +248,20 @@ class ProviderGraph:
             new._sharing_anchors = self._sharing_anchors
         new._start_caches()
         return new
+
+    def roots_changed_since(self, snapshot_id: int) -> set[int] | None:
+        """The roots whose tree version moved since the graph numbered
+        ``snapshot_id``, when this graph was derived from it by at most
+        HISTORY_SIZE ``replacing()`` steps (that graph need not be alive);
+        None when that cannot be told."""
+        changed: set[int] = set()
+        if snapshot_id == self.snapshot_id:
+            return changed
+        for earlier, roots in reversed(self._history):
+            changed |= roots
+            if earlier == snapshot_id:
+                return changed
+        return None
 
     def lineage_memoized(self, key: object, compute: Callable[[], T]) -> T:
         """Like ``memoized`` but shared by the graphs ``replacing()``

@@ -58,3 +58,27 @@ def test_replacing_refuses_to_move_a_provider():
     graph = small_graph()
     with pytest.raises(ValueError):
         graph.replacing([graph.providers[2]._replace(parent_id=None, root_id=2)])
+
+
+def test_replacing_keeps_uuid_lookups_current():
+    graph = small_graph()
+    replaced = graph.replacing([graph.providers[2]._replace(usages={"CUSTOM_GPU": 1})])
+    uuid = graph.providers[2].uuid
+    assert replaced.by_uuid[uuid].usages == {"CUSTOM_GPU": 1}
+    assert graph.by_uuid[uuid].usages == {}
+    renamed = replaced.replacing([replaced.providers[2]._replace(uuid="new-uuid")])
+    assert renamed.by_uuid["new-uuid"].id == 2 and uuid not in renamed.by_uuid
+    assert uuid in replaced.by_uuid and "new-uuid" not in replaced.by_uuid
+
+
+def test_roots_changed_since_follows_the_replacing_lineage():
+    graph = small_graph()
+    first = graph.replacing([graph.providers[2]._replace(usages={"CUSTOM_GPU": 1})])
+    second = first.replacing([first.providers[3]._replace(usages={"DISK_GB": 10})])
+    assert second.roots_changed_since(second.snapshot_id) == set()
+    assert second.roots_changed_since(first.snapshot_id) == {3}
+    assert second.roots_changed_since(graph.snapshot_id) == {1, 3}
+    sibling = graph.replacing([graph.providers[3]._replace(usages={"DISK_GB": 5})])
+    assert second.roots_changed_since(sibling.snapshot_id) is None   # not an ancestor
+    assert graph.roots_changed_since(second.snapshot_id) is None     # the wrong way round
+    assert small_graph().roots_changed_since(graph.snapshot_id) is None  # a rebuild
