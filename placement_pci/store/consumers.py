@@ -9,7 +9,8 @@ and the serialisation of concurrent writers of one consumer work.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -37,6 +38,11 @@ class Consumer:
     project_id: str
     user_id: str
     consumer_type: str  # UNKNOWN_CONSUMER_TYPE when none was given
+    # Row ids of the project, user and type (None: no type), so that a
+    # write keeping the consumer's owner needs no name lookups.
+    project_row_id: int
+    user_row_id: int
+    type_row_id: int | None
 
 
 def _ensure_named(connection: Connection, table: sa.Table, column: sa.Column,
@@ -77,7 +83,10 @@ def _consumer_select() -> sa.Select:
         sa.select(CONSUMERS.c.id, CONSUMERS.c.uuid, CONSUMERS.c.generation,
                   projects.c.external_id.label("project_id"),
                   users.c.external_id.label("user_id"),
-                  types.c.name.label("consumer_type"))
+                  types.c.name.label("consumer_type"),
+                  CONSUMERS.c.project_id.label("project_row_id"),
+                  CONSUMERS.c.user_id.label("user_row_id"),
+                  CONSUMERS.c.consumer_type_id.label("type_row_id"))
         .select_from(CONSUMERS
                      .join(projects, CONSUMERS.c.project_id == projects.c.id)
                      .join(users, CONSUMERS.c.user_id == users.c.id)
@@ -88,7 +97,9 @@ def _consumer_select() -> sa.Select:
 def _to_consumer(row: sa.Row) -> Consumer:
     return Consumer(id=row.id, uuid=row.uuid, generation=row.generation,
                     project_id=row.project_id, user_id=row.user_id,
-                    consumer_type=row.consumer_type or UNKNOWN_CONSUMER_TYPE)
+                    consumer_type=row.consumer_type or UNKNOWN_CONSUMER_TYPE,
+                    project_row_id=row.project_row_id, user_row_id=row.user_row_id,
+                    type_row_id=row.type_row_id)
 
 
 def get_consumer(connection: Connection, uuid: str) -> Consumer | None:
@@ -110,11 +121,59 @@ def create_consumer(connection: Connection, uuid: str, *, project_row_id: int,
     """Insert a consumer.  A concurrent creator of the same uuid makes the
     whole transaction run again (it will then find the consumer)."""
     now = utcnow()
-    try:
+    with _created_concurrently(uuid):
         connection.execute(sa.insert(CONSUMERS).values(
             uuid=uuid, project_id=project_row_id, user_id=user_row_id,
             consumer_type_id=consumer_type_row_id, generation=generation,
             created_at=now, updated_at=now))
+
+
+def create_owned_consumer(connection: Connection, uuid: str, *, project_id: str,
+                          user_id: str, consumer_type: str | None,
+                          generation: int = 1) -> None:
+    """Insert a consumer owned by the project and user with these external
+    ids (and of this type, None for none), creating them if needed.
+
+    The usual case, owners that exist, is one INSERT ... SELECT that finds
+    their rows by name (no id is remembered between transactions, so a
+    row removed or renumbered behind the service's back cannot be
+    referred to); only when it inserts nothing are the missing rows
+    created and the consumer inserted by id.
+    """
+    projects, users, types = tables.projects, tables.users, tables.consumer_types
+    now = utcnow()
+    user_row = sa.select(users.c.id).where(users.c.external_id == user_id).scalar_subquery()
+    conditions = [projects.c.external_id == project_id, user_row.is_not(None)]
+    type_row: sa.ColumnElement = sa.null()
+    if consumer_type is not None:
+        type_row = (sa.select(types.c.id).where(types.c.name == consumer_type)
+                    .scalar_subquery())
+        conditions.append(type_row.is_not(None))
+    source = (sa.select(sa.literal(uuid, sa.String), projects.c.id, user_row, type_row,
+                        sa.literal(generation, sa.Integer),
+                        sa.literal(now, sa.DateTime), sa.literal(now, sa.DateTime))
+              .where(*conditions))
+    with _created_concurrently(uuid):
+        inserted = connection.execute(sa.insert(CONSUMERS).from_select(
+            ["uuid", "project_id", "user_id", "consumer_type_id", "generation",
+             "created_at", "updated_at"], source)
+            .execution_options(preserve_rowcount=True)).rowcount
+    if inserted == 1:
+        return
+    create_consumer(
+        connection, uuid, project_row_id=ensure_project(connection, project_id),
+        user_row_id=ensure_user(connection, user_id),
+        consumer_type_row_id=(ensure_consumer_type(connection, consumer_type)
+                              if consumer_type is not None else None),
+        generation=generation)
+
+
+@contextmanager
+def _created_concurrently(uuid: str) -> Iterator[None]:
+    """A duplicate consumer uuid means another transaction created it
+    meanwhile: run ours again (it will then find the consumer)."""
+    try:
+        yield
     except sa.exc.IntegrityError:
         raise RetryTransaction(errors.Conflict(
             f"consumer generation conflict - consumer {uuid} was created "
@@ -144,6 +203,26 @@ def bump_consumer(connection: Connection, consumer: Consumer, *,
             f"consumer generation conflict - consumer {consumer.uuid} changed "
             "concurrently; refresh and retry", code=errors.CONCURRENT_UPDATE))
     return consumer.generation + 1
+
+
+def bump_owned_consumer(connection: Connection, consumer: Consumer, *, project_id: str,
+                        user_id: str, consumer_type: str | None) -> int:
+    """``bump_consumer`` naming the owner by external ids (the type None:
+    leave it).  The consumer's own rows are reused when the names are
+    its current ones (they were read with it, joined by id), so the
+    usual write that keeps the owner looks nothing up."""
+    project_row_id = (consumer.project_row_id if project_id == consumer.project_id
+                      else ensure_project(connection, project_id))
+    user_row_id = (consumer.user_row_id if user_id == consumer.user_id
+                   else ensure_user(connection, user_id))
+    type_row_id = None
+    if consumer_type is not None:
+        type_row_id = (consumer.type_row_id
+                       if consumer.type_row_id is not None
+                       and consumer_type == consumer.consumer_type
+                       else ensure_consumer_type(connection, consumer_type))
+    return bump_consumer(connection, consumer, project_row_id=project_row_id,
+                         user_row_id=user_row_id, consumer_type_row_id=type_row_id)
 
 
 def delete_consumers_without_allocations(connection: Connection,
