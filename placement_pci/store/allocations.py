@@ -63,6 +63,44 @@ RC = tables.resource_classes
 INV = tables.inventories
 
 
+# The claim's statements are built once, with bound parameters, not per
+# claim: building and keying a statement costs more Python than running it.
+
+# Step 2: the consumers' rows as the ledger shows them too (its "before").
+_OLD_ROWS = ledger.holdings_select(ALLOC.c.resource_provider_id, ALLOC.c.resource_class_id)
+
+# The providers named in the claim and those the consumers hold now, and
+# the resource classes named, in one round trip.
+_NAMES = sa.union_all(
+    sa.select(sa.literal("provider").label("kind"), RP.c.id, RP.c.uuid.label("name"),
+              RP.c.generation)
+    .where(sa.or_(RP.c.uuid.in_(sa.bindparam("uuids", expanding=True)),
+                  RP.c.id.in_(sa.bindparam("ids", expanding=True)))),
+    sa.select(sa.literal("class"), RC.c.id, RC.c.name, sa.null())
+    .where(RC.c.name.in_(sa.bindparam("classes", expanding=True))))
+
+
+def _fits_select() -> sa.Select:
+    """Step 4 in one statement: the inventories of the bound ``providers``
+    and ``classes``, each with its usage and its provider's root name."""
+    used = (sa.select(sa.func.coalesce(sa.func.sum(ALLOC.c.used), 0))
+            .where(ALLOC.c.resource_provider_id == INV.c.resource_provider_id,
+                   ALLOC.c.resource_class_id == INV.c.resource_class_id)
+            .scalar_subquery())
+    root = ledger.ROOT
+    return (sa.select(INV.c.resource_provider_id, INV.c.resource_class_id, INV.c.total,
+                      INV.c.reserved, INV.c.min_unit, INV.c.max_unit, INV.c.step_size,
+                      INV.c.allocation_ratio, used.label("used"),
+                      root.c.name.label("hostname"))
+            .select_from(INV.join(RP, RP.c.id == INV.c.resource_provider_id)
+                         .outerjoin(root, root.c.id == RP.c.root_provider_id))
+            .where(INV.c.resource_provider_id.in_(sa.bindparam("providers", expanding=True)),
+                   INV.c.resource_class_id.in_(sa.bindparam("classes", expanding=True))))
+
+
+_FITS = _fits_select()
+
+
 @dataclass(frozen=True)
 class ConsumerAllocations:
     """What one consumer should hold after the claim.
@@ -167,12 +205,10 @@ def prepare_claim(connection: Connection,
         _check_expected_generation(request, consumer)
         generations[request.consumer_uuid] = _lock_consumer(connection, request, consumer)
 
-    # The rows as the ledger shows them too: they are its "before".
-    old_rows = list(connection.execute(ledger.holdings_select(
-        seen, ALLOC.c.resource_provider_id, ALLOC.c.resource_class_id)))
+    old_rows = list(connection.execute(_OLD_ROWS, {"consumer_uuids": seen}))
 
-    provider_ids, provider_generations = _resolve_providers(connection, requests, old_rows)
-    class_ids = _resolve_classes(connection, requests)
+    provider_ids, provider_generations, class_ids = _resolve_names(
+        connection, requests, old_rows)
     return ClaimPlan(requests=requests, consumer_generations=generations,
                      provider_ids=provider_ids,
                      provider_generations=provider_generations,
@@ -212,30 +248,33 @@ def _lock_consumer(connection: Connection, request: ConsumerAllocations,
         consumer_type=consumer_type)
 
 
-def _resolve_providers(connection: Connection, requests: Iterable[ConsumerAllocations],
-                       old_rows: Iterable[sa.Row]) -> tuple[dict[str, int], dict[int, int]]:
+def _resolve_names(connection: Connection, requests: Iterable[ConsumerAllocations],
+                   old_rows: Iterable[sa.Row]
+                   ) -> tuple[dict[str, int], dict[int, int], dict[str, int]]:
+    """Provider uuid -> id of the claim's providers, id -> generation of
+    those and of the providers the consumers hold now, class name -> id;
+    400 for an unknown provider, else for an unknown class."""
     wanted: list[str] = []
     for request in requests:
         wanted.extend(u for u in request.allocations if u not in wanted)
-    old_ids = {r.resource_provider_id for r in old_rows}
-    rows = connection.execute(
-        sa.select(RP.c.id, RP.c.uuid, RP.c.generation)
-        .where(sa.or_(RP.c.uuid.in_(wanted), RP.c.id.in_(old_ids)))).all()
-    by_uuid = {row.uuid: row.id for row in rows}
+    classes = {name for request in requests
+               for resources in request.allocations.values() for name in resources}
+    rows = connection.execute(_NAMES, {
+        "uuids": wanted, "ids": sorted({r.resource_provider_id for r in old_rows}),
+        "classes": sorted(classes)}).all()
+    providers = [row for row in rows if row.kind == "provider"]
+    by_uuid = {row.name: row.id for row in providers}
     for uuid in wanted:
         if uuid not in by_uuid:
             raise errors.BadRequest(
                 f"Allocation for resource provider '{uuid}' that does not exist.",
                 code=errors.PROVIDER_NOT_FOUND)
+    class_ids = {row.name: row.id for row in rows if row.kind == "class"}
+    unknown = missing(classes, class_ids)
+    if unknown:
+        raise UnknownResourceClass(unknown[0])
     return ({uuid: by_uuid[uuid] for uuid in wanted},
-            {row.id: row.generation for row in rows})
-
-
-def _resolve_classes(connection: Connection,
-                     requests: Iterable[ConsumerAllocations]) -> dict[str, int]:
-    return _class_ids(connection, {name for request in requests
-                                   for resources in request.allocations.values()
-                                   for name in resources})
+            {row.id: row.generation for row in providers}, class_ids)
 
 
 def _class_ids(connection: Connection, wanted: set[str]) -> dict[str, int]:
@@ -345,21 +384,9 @@ def _check_fits(connection: Connection, plan: ClaimPlan) -> dict[int, str | None
         return {}
     provider_ids = {p for p, _ in wanted}
     class_ids = {c for _, c in wanted}
-    # Inventories, their usage and the providers' root names in one
-    # statement, read with the providers locked.
-    used = (sa.select(sa.func.coalesce(sa.func.sum(ALLOC.c.used), 0))
-            .where(ALLOC.c.resource_provider_id == INV.c.resource_provider_id,
-                   ALLOC.c.resource_class_id == INV.c.resource_class_id)
-            .scalar_subquery())
-    root = RP.alias("root")
-    rows = connection.execute(
-        sa.select(INV.c.resource_provider_id, INV.c.resource_class_id, INV.c.total,
-                  INV.c.reserved, INV.c.min_unit, INV.c.max_unit, INV.c.step_size,
-                  INV.c.allocation_ratio, used.label("used"), root.c.name.label("hostname"))
-        .select_from(INV.join(RP, RP.c.id == INV.c.resource_provider_id)
-                     .outerjoin(root, root.c.id == RP.c.root_provider_id))
-        .where(INV.c.resource_provider_id.in_(provider_ids),
-               INV.c.resource_class_id.in_(class_ids))).all()
+    # Read with the providers locked: the usage is current.
+    rows = connection.execute(_FITS, {"providers": sorted(provider_ids),
+                                      "classes": sorted(class_ids)}).all()
     inventories = {(row.resource_provider_id, row.resource_class_id): row for row in rows}
     usage_before = {key: int(row.used or 0) for key, row in inventories.items()}
     hostnames = {row.resource_provider_id: row.hostname for row in rows}

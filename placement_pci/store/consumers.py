@@ -77,6 +77,9 @@ def ensure_consumer_type(connection: Connection, name: str) -> int:
                          tables.consumer_types.c.name, name)
 
 
+# The claim's statements are built once, with bound parameters, not per
+# call: building and keying a statement costs more Python than running it.
+
 def _consumer_select() -> sa.Select:
     projects, users, types = tables.projects, tables.users, tables.consumer_types
     return (
@@ -94,6 +97,38 @@ def _consumer_select() -> sa.Select:
     )
 
 
+_CONSUMER_SELECT = _consumer_select()
+_CONSUMERS_BY_UUID = _CONSUMER_SELECT.where(
+    CONSUMERS.c.uuid.in_(sa.bindparam("uuids", expanding=True)))
+
+
+def _owned_insert(with_type: bool) -> sa.Insert:
+    """INSERT ... SELECT of a consumer whose project and user (and type)
+    rows are found by name; it inserts nothing when one is missing."""
+    projects, users, types = tables.projects, tables.users, tables.consumer_types
+    user_row = (sa.select(users.c.id).where(users.c.external_id == sa.bindparam("user_id"))
+                .scalar_subquery())
+    conditions = [projects.c.external_id == sa.bindparam("project_id"),
+                  user_row.is_not(None)]
+    type_row: sa.ColumnElement = sa.null()
+    if with_type:
+        type_row = (sa.select(types.c.id).where(types.c.name == sa.bindparam("consumer_type"))
+                    .scalar_subquery())
+        conditions.append(type_row.is_not(None))
+    now = sa.bindparam("now", type_=sa.DateTime)
+    source = (sa.select(sa.bindparam("uuid", type_=sa.String), projects.c.id, user_row,
+                        type_row, sa.bindparam("generation", type_=sa.Integer), now, now)
+              .where(*conditions))
+    return (sa.insert(CONSUMERS)
+            .from_select(["uuid", "project_id", "user_id", "consumer_type_id",
+                          "generation", "created_at", "updated_at"], source)
+            # The rowcount says whether the owner's rows were all there.
+            .execution_options(preserve_rowcount=True))
+
+
+_OWNED_INSERT = {False: _owned_insert(False), True: _owned_insert(True)}
+
+
 def _to_consumer(row: sa.Row) -> Consumer:
     return Consumer(id=row.id, uuid=row.uuid, generation=row.generation,
                     project_id=row.project_id, user_id=row.user_id,
@@ -103,7 +138,7 @@ def _to_consumer(row: sa.Row) -> Consumer:
 
 
 def get_consumer(connection: Connection, uuid: str) -> Consumer | None:
-    row = connection.execute(_consumer_select().where(CONSUMERS.c.uuid == uuid)).first()
+    row = connection.execute(_CONSUMER_SELECT.where(CONSUMERS.c.uuid == uuid)).first()
     return _to_consumer(row) if row is not None else None
 
 
@@ -111,7 +146,7 @@ def get_consumers(connection: Connection, uuids: Iterable[str]) -> dict[str, Con
     wanted = list(set(uuids))
     if not wanted:
         return {}
-    rows = connection.execute(_consumer_select().where(CONSUMERS.c.uuid.in_(wanted)))
+    rows = connection.execute(_CONSUMERS_BY_UUID, {"uuids": wanted})
     return {row.uuid: _to_consumer(row) for row in rows}
 
 
@@ -140,24 +175,14 @@ def create_owned_consumer(connection: Connection, uuid: str, *, project_id: str,
     referred to); only when it inserts nothing are the missing rows
     created and the consumer inserted by id.
     """
-    projects, users, types = tables.projects, tables.users, tables.consumer_types
-    now = utcnow()
-    user_row = sa.select(users.c.id).where(users.c.external_id == user_id).scalar_subquery()
-    conditions = [projects.c.external_id == project_id, user_row.is_not(None)]
-    type_row: sa.ColumnElement = sa.null()
+    parameters: dict[str, object] = {
+        "uuid": uuid, "project_id": project_id, "user_id": user_id,
+        "generation": generation, "now": utcnow()}
     if consumer_type is not None:
-        type_row = (sa.select(types.c.id).where(types.c.name == consumer_type)
-                    .scalar_subquery())
-        conditions.append(type_row.is_not(None))
-    source = (sa.select(sa.literal(uuid, sa.String), projects.c.id, user_row, type_row,
-                        sa.literal(generation, sa.Integer),
-                        sa.literal(now, sa.DateTime), sa.literal(now, sa.DateTime))
-              .where(*conditions))
+        parameters["consumer_type"] = consumer_type
     with _created_concurrently(uuid):
-        inserted = connection.execute(sa.insert(CONSUMERS).from_select(
-            ["uuid", "project_id", "user_id", "consumer_type_id", "generation",
-             "created_at", "updated_at"], source)
-            .execution_options(preserve_rowcount=True)).rowcount
+        inserted = connection.execute(
+            _OWNED_INSERT[consumer_type is not None], parameters).rowcount
     if inserted == 1:
         return
     create_consumer(

@@ -45,6 +45,9 @@ HOST_SYNC_HEAL = "pci.host_sync.heal"
 AUDIT_HEAL = "pci.audit.heal"
 
 MAX_PAGE = 1000
+# Providers' roots, whose names are the hosts an entry is filed under
+# (made once: an alias builds its column collection when first used).
+ROOT = RP.alias("root")
 
 
 @dataclass(frozen=True)
@@ -60,19 +63,22 @@ class Holding:
 EMPTY = Holding({}, frozenset())
 
 
-def holdings_select(consumer_uuids: Iterable[str], *extra: sa.ColumnElement) -> sa.Select:
-    """The allocation rows of the given consumers with what a Holding
-    shows of them (columns ``consumer_id``, ``provider_uuid``,
-    ``hostname``, ``class_name``, ``used``), plus the ``extra`` columns of
-    ``allocations`` a caller wants too."""
-    root = RP.alias("root")
+def holdings_select(*extra: sa.ColumnElement) -> sa.Select:
+    """The allocation rows of the consumers in the bound list
+    ``consumer_uuids``, with what a Holding shows of them (columns
+    ``consumer_id``, ``provider_uuid``, ``hostname``, ``class_name``,
+    ``used``), plus the ``extra`` columns of ``allocations`` a caller
+    wants too.  Build it once and execute it with the list."""
     return (sa.select(ALLOC.c.consumer_id, RP.c.uuid.label("provider_uuid"),
-                      root.c.name.label("hostname"), RC.c.name.label("class_name"),
+                      ROOT.c.name.label("hostname"), RC.c.name.label("class_name"),
                       ALLOC.c.used, *extra)
             .join(RP, RP.c.id == ALLOC.c.resource_provider_id)
             .join(RC, RC.c.id == ALLOC.c.resource_class_id)
-            .outerjoin(root, root.c.id == RP.c.root_provider_id)
-            .where(ALLOC.c.consumer_id.in_(sorted(set(consumer_uuids)))))
+            .outerjoin(ROOT, ROOT.c.id == RP.c.root_provider_id)
+            .where(ALLOC.c.consumer_id.in_(sa.bindparam("consumer_uuids", expanding=True))))
+
+
+_HOLDINGS = holdings_select()
 
 
 def holdings_from_rows(rows: Iterable[Any], consumer_uuids: Iterable[str]
@@ -99,7 +105,8 @@ def read_holdings(connection: Connection,
     wanted = sorted(set(consumer_uuids))
     if not wanted:
         return {}
-    return holdings_from_rows(connection.execute(holdings_select(wanted)), wanted)
+    return holdings_from_rows(
+        connection.execute(_HOLDINGS, {"consumer_uuids": wanted}), wanted)
 
 
 def record_change(connection: Connection, context: RequestContext, action: str,
@@ -156,21 +163,24 @@ def _take_numbers(connection: Connection, count: int) -> int:
     return last
 
 
+_BUMP = (sa.update(SEQUENCE).where(SEQUENCE.c.id == 1)
+         .values(last_seq=SEQUENCE.c.last_seq + sa.bindparam("count", type_=sa.BigInteger)))
+_BUMP_RETURNING = _BUMP.returning(SEQUENCE.c.last_seq)
+_LAST_SEQ = sa.select(SEQUENCE.c.last_seq).where(SEQUENCE.c.id == 1)
+
+
 def _bump_sequence(connection: Connection, count: int) -> int | None:
     """The UPDATE of the sequence row; its new last number, None when
     the row is missing."""
-    bump = (sa.update(SEQUENCE).where(SEQUENCE.c.id == 1)
-            .values(last_seq=SEQUENCE.c.last_seq + count))
     if connection.dialect.update_returning:
         # One round trip on PostgreSQL and SQLite.
-        last = connection.execute(bump.returning(SEQUENCE.c.last_seq)).scalar()
+        last = connection.execute(_BUMP_RETURNING, {"count": count}).scalar()
         return None if last is None else int(last)
     # MariaDB has no UPDATE ... RETURNING: read the row back, under the
     # lock the UPDATE took.
-    if not connection.execute(bump).rowcount:
+    if not connection.execute(_BUMP, {"count": count}).rowcount:
         return None
-    return int(connection.execute(
-        sa.select(SEQUENCE.c.last_seq).where(SEQUENCE.c.id == 1)).scalar_one())
+    return int(connection.execute(_LAST_SEQ).scalar_one())
 
 
 # --- reading and pruning ------------------------------------------------------
