@@ -26,6 +26,11 @@ import requests
 from bench.client import PlacementClient
 from bench.plan import stable_uuid
 
+try:  # A candidates answer is ~0.5 MiB: orjson parses it several times faster.
+    import orjson as _fast_json
+except ImportError:  # pragma: no cover - the test extra installs it
+    _fast_json = None
+
 LOOP_PROJECT = "bench-loop"
 BURST_PROVIDER = "bench-burst"
 
@@ -52,6 +57,15 @@ def _allocation_body(allocations: dict) -> dict:
             "consumer_type": "INSTANCE"}
 
 
+def _parse_json(response: requests.Response) -> dict:
+    """The answer's JSON, parsed with orjson when it is installed (the
+    client's parsing would otherwise cap the loop on a small machine;
+    both targets are read by the same client, so it stays fair)."""
+    if _fast_json is not None:
+        return _fast_json.loads(response.content)
+    return response.json()
+
+
 def scheduler_loop(client: PlacementClient, target: str, query_path: str, *,
                    clients: int = 8, seconds: float = 20.0, seed: int = 1,
                    timeout: float = 120.0) -> LoopResult:
@@ -73,7 +87,7 @@ def scheduler_loop(client: PlacementClient, target: str, query_path: str, *,
                     with lock:
                         result.errors.append(f"GET {response.status_code}")
                     continue
-                answers = response.json()["allocation_requests"]
+                answers = _parse_json(response)["allocation_requests"]
                 if not answers:
                     with lock:
                         result.no_candidates += 1

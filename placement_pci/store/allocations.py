@@ -21,6 +21,15 @@ transaction does, in this order:
    ``LEDGERED_WRITE``: snapshots learn of them from the ledger
    (db/change_marker.py).
 
+The claim is the service's hottest write, so it keeps its round trips
+few without changing what it decides: the owner's rows are found by the
+consumer's INSERT ... SELECT (or reused from the consumer read in step
+1), step 2's read of the old rows is also the ledger's "before", step 4
+is one SELECT that also brings the providers' root names, and the
+ledger's "after" is what step 5 wrote, not a second read.  Nothing is
+deleted for consumers that held nothing, and only consumers left empty
+are looked at for dropping.
+
 Because the decision is taken while holding the provider locks, and every
 writer of a provider's inventory or allocations takes the same lock first,
 no interleaving of concurrent claims can overcommit (on PostgreSQL and
@@ -56,6 +65,44 @@ ALLOC = tables.allocations
 RP = tables.resource_providers
 RC = tables.resource_classes
 INV = tables.inventories
+
+
+# The claim's statements are built once, with bound parameters, not per
+# claim: building and keying a statement costs more Python than running it.
+
+# Step 2: the consumers' rows as the ledger shows them too (its "before").
+_OLD_ROWS = ledger.holdings_select(ALLOC.c.resource_provider_id, ALLOC.c.resource_class_id)
+
+# The providers named in the claim and those the consumers hold now, and
+# the resource classes named, in one round trip.
+_NAMES = sa.union_all(
+    sa.select(sa.literal("provider").label("kind"), RP.c.id, RP.c.uuid.label("name"),
+              RP.c.generation)
+    .where(sa.or_(RP.c.uuid.in_(sa.bindparam("uuids", expanding=True)),
+                  RP.c.id.in_(sa.bindparam("ids", expanding=True)))),
+    sa.select(sa.literal("class"), RC.c.id, RC.c.name, sa.null())
+    .where(RC.c.name.in_(sa.bindparam("classes", expanding=True))))
+
+
+def _fits_select() -> sa.Select:
+    """Step 4 in one statement: the inventories of the bound ``providers``
+    and ``classes``, each with its usage and its provider's root name."""
+    used = (sa.select(sa.func.coalesce(sa.func.sum(ALLOC.c.used), 0))
+            .where(ALLOC.c.resource_provider_id == INV.c.resource_provider_id,
+                   ALLOC.c.resource_class_id == INV.c.resource_class_id)
+            .scalar_subquery())
+    root = ledger.ROOT
+    return (sa.select(INV.c.resource_provider_id, INV.c.resource_class_id, INV.c.total,
+                      INV.c.reserved, INV.c.min_unit, INV.c.max_unit, INV.c.step_size,
+                      INV.c.allocation_ratio, used.label("used"),
+                      root.c.name.label("hostname"))
+            .select_from(INV.join(RP, RP.c.id == INV.c.resource_provider_id)
+                         .outerjoin(root, root.c.id == RP.c.root_provider_id))
+            .where(INV.c.resource_provider_id.in_(sa.bindparam("providers", expanding=True)),
+                   INV.c.resource_class_id.in_(sa.bindparam("classes", expanding=True))))
+
+
+_FITS = _fits_select()
 
 
 @dataclass(frozen=True)
@@ -162,18 +209,15 @@ def prepare_claim(connection: Connection,
         _check_expected_generation(request, consumer)
         generations[request.consumer_uuid] = _lock_consumer(connection, request, consumer)
 
-    old_rows = list(connection.execute(
-        sa.select(ALLOC.c.consumer_id, ALLOC.c.resource_provider_id,
-                  ALLOC.c.resource_class_id, ALLOC.c.used)
-        .where(ALLOC.c.consumer_id.in_(seen))))
+    old_rows = list(connection.execute(_OLD_ROWS, {"consumer_uuids": seen}))
 
-    provider_ids, provider_generations = _resolve_providers(connection, requests, old_rows)
-    class_ids = _resolve_classes(connection, requests)
+    provider_ids, provider_generations, class_ids = _resolve_names(
+        connection, requests, old_rows)
     return ClaimPlan(requests=requests, consumer_generations=generations,
                      provider_ids=provider_ids,
                      provider_generations=provider_generations,
                      class_ids=class_ids, context=context, action=action,
-                     before=ledger.read_holdings(connection, seen),
+                     before=ledger.holdings_from_rows(old_rows, seen),
                      old_rows=old_rows)
 
 
@@ -193,48 +237,48 @@ def _check_expected_generation(request: ConsumerAllocations,
 def _lock_consumer(connection: Connection, request: ConsumerAllocations,
                    consumer: consumer_store.Consumer | None) -> int:
     """Create or compare-and-swap the consumer; its generation afterwards."""
-    project_row_id = consumer_store.ensure_project(
-        connection, request.project_id or consumer_store.INCOMPLETE_CONSUMER_PROJECT_ID)
-    user_row_id = consumer_store.ensure_user(
-        connection, request.user_id or consumer_store.INCOMPLETE_CONSUMER_USER_ID)
-    type_row_id = (consumer_store.ensure_consumer_type(connection, request.consumer_type)
-                   if request.consumer_type else None)
+    project_id = request.project_id or consumer_store.INCOMPLETE_CONSUMER_PROJECT_ID
+    user_id = request.user_id or consumer_store.INCOMPLETE_CONSUMER_USER_ID
+    consumer_type = request.consumer_type or None
     if consumer is None:
         if not request.allocations:
             return 0  # nothing to hold: no consumer row is needed
-        consumer_store.create_consumer(
-            connection, request.consumer_uuid, project_row_id=project_row_id,
-            user_row_id=user_row_id, consumer_type_row_id=type_row_id, generation=1)
+        consumer_store.create_owned_consumer(
+            connection, request.consumer_uuid, project_id=project_id, user_id=user_id,
+            consumer_type=consumer_type, generation=1)
         return 1
-    return consumer_store.bump_consumer(
-        connection, consumer, project_row_id=project_row_id, user_row_id=user_row_id,
-        consumer_type_row_id=type_row_id)
+    return consumer_store.bump_owned_consumer(
+        connection, consumer, project_id=project_id, user_id=user_id,
+        consumer_type=consumer_type)
 
 
-def _resolve_providers(connection: Connection, requests: Iterable[ConsumerAllocations],
-                       old_rows: Iterable[sa.Row]) -> tuple[dict[str, int], dict[int, int]]:
+def _resolve_names(connection: Connection, requests: Iterable[ConsumerAllocations],
+                   old_rows: Iterable[sa.Row]
+                   ) -> tuple[dict[str, int], dict[int, int], dict[str, int]]:
+    """Provider uuid -> id of the claim's providers, id -> generation of
+    those and of the providers the consumers hold now, class name -> id;
+    400 for an unknown provider, else for an unknown class."""
     wanted: list[str] = []
     for request in requests:
         wanted.extend(u for u in request.allocations if u not in wanted)
-    old_ids = {r.resource_provider_id for r in old_rows}
-    rows = connection.execute(
-        sa.select(RP.c.id, RP.c.uuid, RP.c.generation)
-        .where(sa.or_(RP.c.uuid.in_(wanted), RP.c.id.in_(old_ids)))).all()
-    by_uuid = {row.uuid: row.id for row in rows}
+    classes = {name for request in requests
+               for resources in request.allocations.values() for name in resources}
+    rows = connection.execute(_NAMES, {
+        "uuids": wanted, "ids": sorted({r.resource_provider_id for r in old_rows}),
+        "classes": sorted(classes)}).all()
+    providers = [row for row in rows if row.kind == "provider"]
+    by_uuid = {row.name: row.id for row in providers}
     for uuid in wanted:
         if uuid not in by_uuid:
             raise errors.BadRequest(
                 f"Allocation for resource provider '{uuid}' that does not exist.",
                 code=errors.PROVIDER_NOT_FOUND)
+    class_ids = {row.name: row.id for row in rows if row.kind == "class"}
+    unknown = missing(classes, class_ids)
+    if unknown:
+        raise UnknownResourceClass(unknown[0])
     return ({uuid: by_uuid[uuid] for uuid in wanted},
-            {row.id: row.generation for row in rows})
-
-
-def _resolve_classes(connection: Connection,
-                     requests: Iterable[ConsumerAllocations]) -> dict[str, int]:
-    return _class_ids(connection, {name for request in requests
-                                   for resources in request.allocations.values()
-                                   for name in resources})
+            {row.id: row.generation for row in providers}, class_ids)
 
 
 def _class_ids(connection: Connection, wanted: set[str]) -> dict[str, int]:
@@ -283,10 +327,14 @@ def lock_providers(connection: Connection, provider_ids: Iterable[int],
 
 def check_and_write(connection: Connection, plan: ClaimPlan) -> dict[str, int | None]:
     """Steps 4-6, with the providers locked: check, write, record."""
-    _check_fits(connection, plan)
+    hostnames = _check_fits(connection, plan)
     seen = [r.consumer_uuid for r in plan.requests]
-    connection.execute(sa.delete(ALLOC).where(ALLOC.c.consumer_id.in_(seen))
-                       .execution_options(**LEDGERED_WRITE))
+    if plan.old_rows:
+        # Without old rows there is nothing to delete: they were read with
+        # the consumers locked, and every writer of allocations takes the
+        # consumer's lock first.
+        connection.execute(sa.delete(ALLOC).where(ALLOC.c.consumer_id.in_(seen))
+                           .execution_options(**LEDGERED_WRITE))
     now = utcnow()
     rows = [
         {"resource_provider_id": plan.provider_ids[provider_uuid],
@@ -299,19 +347,36 @@ def check_and_write(connection: Connection, plan: ClaimPlan) -> dict[str, int | 
     ]
     if rows:
         connection.execute(sa.insert(ALLOC).execution_options(**LEDGERED_WRITE), rows)
-    gone = consumer_store.delete_consumers_without_allocations(connection, seen)
-    ledger.record_change(connection, plan.context, plan.action, plan.before)
+    holding = {row["consumer_id"] for row in rows}
+    gone = consumer_store.delete_consumers_without_allocations(
+        connection, [uuid for uuid in seen if uuid not in holding])
+    ledger.append(connection, plan.context, plan.action, [
+        (request.consumer_uuid, plan.before[request.consumer_uuid],
+         _holding_after(request, plan.provider_ids, hostnames))
+        for request in plan.requests])
     return {uuid: (None if uuid in gone else generation)
             for uuid, generation in plan.consumer_generations.items()}
 
 
-def _check_fits(connection: Connection, plan: ClaimPlan) -> None:
+def _holding_after(request: ConsumerAllocations, provider_ids: Mapping[str, int],
+                   hostnames: Mapping[int, str | None]) -> ledger.Holding:
+    """What the consumer holds once its rows are written, as
+    ``ledger.read_holdings`` would read it back (hostnames: the root
+    names of its providers, as read while they were locked)."""
+    allocations = {provider_uuid: {"resources": dict(resources)}
+                   for provider_uuid, resources in request.allocations.items() if resources}
+    return ledger.Holding(allocations, frozenset(
+        name for name in (hostnames[provider_ids[uuid]] for uuid in allocations) if name))
+
+
+def _check_fits(connection: Connection, plan: ClaimPlan) -> dict[int, str | None]:
     """Refuse the claim if any inventory would be overcommitted or any
     amount breaks min_unit/max_unit/step_size.
 
     As Placement does, a claim on an already overcommitted inventory (an
     inventory shrunk below its usage) is allowed when it leaves the usage
-    no higher than before.
+    no higher than before.  Returns provider id -> its root's name for
+    every provider allocated from (the ledger's hostnames).
     """
     wanted: dict[tuple[int, int], int] = collections.defaultdict(int)
     entries: list[tuple[str, str, int]] = []
@@ -322,24 +387,15 @@ def _check_fits(connection: Connection, plan: ClaimPlan) -> None:
                 wanted[key] += amount
                 entries.append((provider_uuid, name, amount))
     if not entries:
-        return
+        return {}
     provider_ids = {p for p, _ in wanted}
     class_ids = {c for _, c in wanted}
-    inventories = {
-        (row.resource_provider_id, row.resource_class_id): row
-        for row in connection.execute(
-            sa.select(INV).where(INV.c.resource_provider_id.in_(provider_ids),
-                                 INV.c.resource_class_id.in_(class_ids)))
-    }
-    usage_before = {
-        (row.resource_provider_id, row.resource_class_id): int(row.used or 0)
-        for row in connection.execute(
-            sa.select(ALLOC.c.resource_provider_id, ALLOC.c.resource_class_id,
-                      sa.func.sum(ALLOC.c.used).label("used"))
-            .where(ALLOC.c.resource_provider_id.in_(provider_ids),
-                   ALLOC.c.resource_class_id.in_(class_ids))
-            .group_by(ALLOC.c.resource_provider_id, ALLOC.c.resource_class_id))
-    }
+    # Read with the providers locked: the usage is current.
+    rows = connection.execute(_FITS, {"providers": sorted(provider_ids),
+                                      "classes": sorted(class_ids)}).all()
+    inventories = {(row.resource_provider_id, row.resource_class_id): row for row in rows}
+    usage_before = {key: int(row.used or 0) for key, row in inventories.items()}
+    hostnames = {row.resource_provider_id: row.hostname for row in rows}
     released: dict[tuple[int, int], int] = collections.defaultdict(int)
     for row in plan.old_rows:
         released[(row.resource_provider_id, row.resource_class_id)] += row.used
@@ -372,6 +428,7 @@ def _check_fits(connection: Connection, plan: ClaimPlan) -> None:
             raise AllocationRefused(
                 f"Unable to create allocation for '{name}' on resource provider "
                 f"'{provider_uuid}'. The requested amount would exceed the capacity.")
+    return hostnames
 
 
 def write_allocation_amounts_locked(connection: Connection, consumer_uuid: str,

@@ -45,6 +45,9 @@ HOST_SYNC_HEAL = "pci.host_sync.heal"
 AUDIT_HEAL = "pci.audit.heal"
 
 MAX_PAGE = 1000
+# Providers' roots, whose names are the hosts an entry is filed under
+# (made once: an alias builds its column collection when first used).
+ROOT = RP.alias("root")
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,41 @@ class Holding:
 EMPTY = Holding({}, frozenset())
 
 
+def holdings_select(*extra: sa.ColumnElement) -> sa.Select:
+    """The allocation rows of the consumers in the bound list
+    ``consumer_uuids``, with what a Holding shows of them (columns
+    ``consumer_id``, ``provider_uuid``, ``hostname``, ``class_name``,
+    ``used``), plus the ``extra`` columns of ``allocations`` a caller
+    wants too.  Build it once and execute it with the list."""
+    return (sa.select(ALLOC.c.consumer_id, RP.c.uuid.label("provider_uuid"),
+                      ROOT.c.name.label("hostname"), RC.c.name.label("class_name"),
+                      ALLOC.c.used, *extra)
+            .join(RP, RP.c.id == ALLOC.c.resource_provider_id)
+            .join(RC, RC.c.id == ALLOC.c.resource_class_id)
+            .outerjoin(ROOT, ROOT.c.id == RP.c.root_provider_id)
+            .where(ALLOC.c.consumer_id.in_(sa.bindparam("consumer_uuids", expanding=True))))
+
+
+_HOLDINGS = holdings_select()
+
+
+def holdings_from_rows(rows: Iterable[Any], consumer_uuids: Iterable[str]
+                       ) -> dict[str, Holding]:
+    """The Holding of every consumer given (EMPTY for those without rows)
+    from rows of ``holdings_select``."""
+    allocations: dict[str, dict[str, dict[str, dict[str, int]]]] = defaultdict(dict)
+    hostnames: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        resources = allocations[row.consumer_id].setdefault(
+            row.provider_uuid, {"resources": {}})["resources"]
+        resources[row.class_name] = resources.get(row.class_name, 0) + row.used
+        if row.hostname:
+            hostnames[row.consumer_id].add(row.hostname)
+    return {uuid: Holding(dict(allocations.get(uuid, {})),
+                          frozenset(hostnames.get(uuid, ())))
+            for uuid in sorted(set(consumer_uuids))}
+
+
 def read_holdings(connection: Connection,
                   consumer_uuids: Iterable[str]) -> dict[str, Holding]:
     """The current allocations of the given consumers (all of them in the
@@ -67,25 +105,8 @@ def read_holdings(connection: Connection,
     wanted = sorted(set(consumer_uuids))
     if not wanted:
         return {}
-    root = RP.alias("root")
-    rows = connection.execute(
-        sa.select(ALLOC.c.consumer_id, RP.c.uuid, root.c.name.label("hostname"),
-                  RC.c.name, ALLOC.c.used)
-        .join(RP, RP.c.id == ALLOC.c.resource_provider_id)
-        .join(RC, RC.c.id == ALLOC.c.resource_class_id)
-        .outerjoin(root, root.c.id == RP.c.root_provider_id)
-        .where(ALLOC.c.consumer_id.in_(wanted)))
-    allocations: dict[str, dict[str, dict[str, dict[str, int]]]] = defaultdict(dict)
-    hostnames: dict[str, set[str]] = defaultdict(set)
-    for consumer, provider, hostname, name, used in rows:
-        resources = allocations[consumer].setdefault(
-            provider, {"resources": {}})["resources"]
-        resources[name] = resources.get(name, 0) + used
-        if hostname:
-            hostnames[consumer].add(hostname)
-    return {uuid: Holding(dict(allocations.get(uuid, {})),
-                          frozenset(hostnames.get(uuid, ())))
-            for uuid in wanted}
+    return holdings_from_rows(
+        connection.execute(_HOLDINGS, {"consumer_uuids": wanted}), wanted)
 
 
 def record_change(connection: Connection, context: RequestContext, action: str,
@@ -129,20 +150,37 @@ def append(connection: Connection, context: RequestContext, action: str,
 def _take_numbers(connection: Connection, count: int) -> int:
     """Bump the sequence row by ``count`` (locking it until commit);
     the new last number."""
-    def bump() -> int:
-        return connection.execute(
-            sa.update(SEQUENCE).where(SEQUENCE.c.id == 1)
-            .values(last_seq=SEQUENCE.c.last_seq + count)).rowcount
-
-    if not bump():
+    last = _bump_sequence(connection, count)
+    if last is None:
         # The row is seeded by the migration; recreate it if someone
         # emptied the table, continuing after the newest entry.
         newest = connection.execute(
             sa.select(sa.func.coalesce(sa.func.max(LEDGER.c.seq), 0))).scalar_one()
         insert_ignoring_duplicates(connection, SEQUENCE, [{"id": 1, "last_seq": newest}])
-        bump()
-    return int(connection.execute(
-        sa.select(SEQUENCE.c.last_seq).where(SEQUENCE.c.id == 1)).scalar_one())
+        last = _bump_sequence(connection, count)
+    if last is None:  # pragma: no cover - only if the row vanished again
+        raise RuntimeError("the allocation ledger's sequence row is missing")
+    return last
+
+
+_BUMP = (sa.update(SEQUENCE).where(SEQUENCE.c.id == 1)
+         .values(last_seq=SEQUENCE.c.last_seq + sa.bindparam("count", type_=sa.BigInteger)))
+_BUMP_RETURNING = _BUMP.returning(SEQUENCE.c.last_seq)
+_LAST_SEQ = sa.select(SEQUENCE.c.last_seq).where(SEQUENCE.c.id == 1)
+
+
+def _bump_sequence(connection: Connection, count: int) -> int | None:
+    """The UPDATE of the sequence row; its new last number, None when
+    the row is missing."""
+    if connection.dialect.update_returning:
+        # One round trip on PostgreSQL and SQLite.
+        last = connection.execute(_BUMP_RETURNING, {"count": count}).scalar()
+        return None if last is None else int(last)
+    # MariaDB has no UPDATE ... RETURNING: read the row back, under the
+    # lock the UPDATE took.
+    if not connection.execute(_BUMP, {"count": count}).rowcount:
+        return None
+    return int(connection.execute(_LAST_SEQ).scalar_one())
 
 
 # --- reading and pruning ------------------------------------------------------

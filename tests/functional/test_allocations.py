@@ -83,6 +83,51 @@ def test_claims_bump_the_generation_of_the_providers_they_allocate_from(api, dat
     assert generations() == (1, 2)
 
 
+def test_owner_and_type_follow_each_write(api, database):
+    """The claim finds the owner's rows by name for a new consumer and
+    reuses an existing consumer's rows while its owner stays: whichever
+    way, what is read back is what was written last."""
+    provider = make_provider(database, "owned", {"VCPU": 64})
+    first, second, old = (str(uuid.uuid4()) for _ in range(3))
+
+    def owner(consumer: str) -> tuple:
+        body = api.get(f"/allocations/{consumer}", version="1.38").get_json()
+        return (body["project_id"], body["user_id"], body["consumer_type"],
+                body["consumer_generation"])
+
+    def put(consumer: str, version: str = "1.38", **changes) -> None:
+        body = {**claim_body(provider, {"VCPU": 1}), **changes}
+        if version == "1.28":  # before consumer types
+            body.pop("consumer_type")
+        response = api.put(f"/allocations/{consumer}", json=body, version=version)
+        assert response.status_code == 204, response.get_json()
+
+    put(first, project_id="p1", user_id="u1")
+    assert owner(first) == ("p1", "u1", "INSTANCE", 1)
+    put(first, project_id="p1", user_id="u1", consumer_generation=1)
+    assert owner(first) == ("p1", "u1", "INSTANCE", 2)
+    put(first, project_id="p2", user_id="u1", consumer_type="MIGRATION",
+        consumer_generation=2)
+    assert owner(first) == ("p2", "u1", "MIGRATION", 3)
+    put(first, project_id="p2", user_id="u2", consumer_generation=3, version="1.28")
+    assert owner(first) == ("p2", "u2", "MIGRATION", 4)
+    # A new owner and type, then the same owner with a type the consumer
+    # did not have.
+    put(second, project_id="p3", user_id="u3", version="1.28")
+    assert owner(second) == ("p3", "u3", "unknown", 1)
+    put(second, project_id="p3", user_id="u3", consumer_type="NEWTYPE",
+        consumer_generation=1)
+    assert owner(second) == ("p3", "u3", "NEWTYPE", 2)
+    # Before 1.8 a claim has no owner: Placement's placeholders.
+    listed = api.put(f"/allocations/{old}", version="1.7", json={"allocations": [
+        {"resource_provider": {"uuid": provider}, "resources": {"VCPU": 1}}]})
+    assert listed.status_code == 204, listed.get_json()
+    placeholder = "00000000-0000-0000-0000-000000000000"
+    assert owner(old) == (placeholder, placeholder, "unknown", 1)
+    assert api.get("/usages?project_id=p2&user_id=u2").get_json()["usages"] == {
+        "MIGRATION": {"VCPU": 1, "consumer_count": 1}}
+
+
 def test_usages_by_consumer_type_on_every_backend(api, database):
     """Upstream answers 500 here on PostgreSQL; we group portably."""
     provider = make_provider(database, "typed", {"VCPU": 64, "MEMORY_MB": 8192})

@@ -63,6 +63,65 @@ def test_put_post_delete_are_recorded_with_the_caller(api, database):
         "allocations.post"]
 
 
+def _child_provider(database, root: str, name: str, inventories: dict[str, int]) -> str:
+    """A provider under ``root`` (its root) with ``{class: total}``."""
+    child = make_provider(database, name, inventories)
+    providers = tables.resource_providers
+    with database.write() as connection:
+        root_id = connection.execute(
+            sa.select(providers.c.id).where(providers.c.uuid == root)).scalar_one()
+        connection.execute(sa.update(providers).where(providers.c.uuid == child).values(
+            parent_provider_id=root_id, root_provider_id=root_id))
+    return child
+
+
+def test_entries_show_what_a_fresh_read_shows(api, database):
+    """The claim works out an entry's "after" and hostnames from what it
+    wrote; they must be what reading the consumer back shows, for new,
+    moved, shrunk, emptied and never-existing consumers."""
+    host1 = make_provider(database, "host1", {"VCPU": 8, "MEMORY_MB": 4096})
+    disk1 = _child_provider(database, host1, "host1-disk", {"DISK_GB": 100})
+    host2 = make_provider(database, "host2", {"VCPU": 8, "MEMORY_MB": 4096})
+    first, second, ghost = (str(uuid.uuid4()) for _ in range(3))
+    writes = [
+        ("PUT", first, put_body({host1: {"VCPU": 2, "MEMORY_MB": 512},
+                                 disk1: {"DISK_GB": 10}})),
+        ("PUT", first, put_body({host2: {"VCPU": 1}}, generation=1)),
+        ("POST", None, {first: put_body({host1: {"VCPU": 1}, host2: {"MEMORY_MB": 64}},
+                                        generation=2),
+                        second: put_body({disk1: {"DISK_GB": 5}})}),
+        ("POST", None, {first: {**put_body({}, generation=3), "allocations": {}},
+                        second: put_body({disk1: {"DISK_GB": 6}, host2: {"VCPU": 2}},
+                                         generation=1)}),
+        ("PUT", ghost, {**put_body({}), "allocations": {}}),
+    ]
+    seen = 0
+    for method, consumer, request in writes:
+        touched = sorted(request) if consumer is None else [consumer]
+        with database.read() as connection:
+            before = ledger.read_holdings(connection, touched)
+        if method == "PUT":
+            response = api.put(f"/allocations/{consumer}", json=request)
+        else:
+            response = api.post("/allocations", json=request)
+        assert response.status_code == 204, response.get_json()
+        new = entries(api, f"?since={seen + 1}")["entries"]
+        seen += len(new)
+        with database.read() as connection:
+            after = ledger.read_holdings(connection, touched)
+            hosts = connection.execute(sa.select(
+                tables.allocation_ledger_hosts.c.seq,
+                tables.allocation_ledger_hosts.c.hostname)).all()
+        assert [e["consumer_uuid"] for e in new] == touched
+        for entry in new:
+            uuid_ = entry["consumer_uuid"]
+            assert (entry["before"], entry["after"]) == (
+                before[uuid_].allocations, after[uuid_].allocations)
+            assert sorted(h for s, h in hosts if s == entry["seq"]) == sorted(
+                before[uuid_].hostnames | after[uuid_].hostnames)
+    assert [e["seq"] for e in entries(api)["entries"]] == list(range(1, seen + 1))
+
+
 def test_refused_write_leaves_no_entry(api, database):
     provider = make_provider(database, "small", {"VCPU": 1})
     response = api.put(f"/allocations/{uuid.uuid4()}",
