@@ -267,8 +267,7 @@ def _write_allocations(connection: Connection,
     store/allocations.py: consumer, provider locks, capacity, rows, ledger)."""
     plan = allocation_store.prepare_claim(connection, [consumer_allocations],
                                           context=context, action=action)
-    allocation_store.lock_providers(connection, plan.claimed_provider_ids,
-                                    plan.provider_generations)
+    allocation_store.lock_providers(connection, plan.claimed_provider_ids)
     return allocation_store.check_and_write(connection, plan)
 
 

@@ -98,7 +98,7 @@ def _lock(connection: Connection, plan: allocation_store.ClaimPlan,
             asserted = ({provider_id: expected[provider_id].expected_generation}
                         if provider_id in expected else None)
             allocation_store.lock_providers(
-                connection, [provider_id], plan.provider_generations,
+                connection, [provider_id],
                 expected_generations=asserted, provider_uuids=uuids)
         else:
             new = expected[provider_id]

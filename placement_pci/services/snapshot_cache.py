@@ -62,6 +62,9 @@ class SnapshotCache:
         say which providers' usages to read again.  Anything else: one
         transaction reading the marker, the fingerprint and, when it
         moved, the rows to refresh from (in its snapshot on PostgreSQL)."""
+        return database.retry_lost_connection(lambda: self._graph(database))
+
+    def _graph(self, database: Database) -> ProviderGraph:
         cached = self._cached.get(database)
         if cached is not None and cached.marker is not None and self._loader is load_graph:
             graph = self._follow_marker(database, cached)
@@ -73,9 +76,10 @@ class SnapshotCache:
         started = time.perf_counter()
         assert cached.marker is not None
         with database.engine.connect() as connection:
-            if connection.dialect.name != "sqlite":
+            if connection.dialect.name == "postgresql":
                 # One snapshot per statement is all this needs: no
-                # BEGIN/COMMIT round trips.
+                # BEGIN/COMMIT round trips.  (On MySQL switching costs a
+                # round trip each way; its READ COMMITTED gives the same.)
                 connection = connection.execution_options(isolation_level="AUTOCOMMIT")
             marker = read_marker(connection)
             if marker == cached.marker:

@@ -8,8 +8,8 @@ transaction does, in this order:
    generation;
 2. read the consumers' current allocations (stable: we hold the consumers);
 3. lock every provider claimed from (sorted by id, so concurrent
-   claims never deadlock), with a compare-and-swap of its generation; the
-   UPDATE takes the row lock that every other writer of the provider takes;
+   claims never deadlock) by bumping its generation; the UPDATE takes the
+   row lock that every other writer of the provider takes;
 4. only then read inventory and usage and decide whether the claim fits;
 5. replace the allocation rows and drop consumers left with none;
 6. append the ledger entries (store/ledger.py): before and after of every
@@ -76,11 +76,9 @@ _OLD_ROWS = ledger.holdings_select(ALLOC.c.resource_provider_id, ALLOC.c.resourc
 # The providers named in the claim and those the consumers hold now, and
 # the resource classes named, in one round trip.
 _NAMES = sa.union_all(
-    sa.select(sa.literal("provider").label("kind"), RP.c.id, RP.c.uuid.label("name"),
-              RP.c.generation)
-    .where(sa.or_(RP.c.uuid.in_(sa.bindparam("uuids", expanding=True)),
-                  RP.c.id.in_(sa.bindparam("ids", expanding=True)))),
-    sa.select(sa.literal("class"), RC.c.id, RC.c.name, sa.null())
+    sa.select(sa.literal("provider").label("kind"), RP.c.id, RP.c.uuid.label("name"))
+    .where(RP.c.uuid.in_(sa.bindparam("uuids", expanding=True))),
+    sa.select(sa.literal("class"), RC.c.id, RC.c.name)
     .where(RC.c.name.in_(sa.bindparam("classes", expanding=True))))
 
 
@@ -151,7 +149,6 @@ class ClaimPlan:
     requests: list[ConsumerAllocations]
     consumer_generations: dict[str, int]  # generation after this claim
     provider_ids: dict[str, int]  # uuid -> id of every provider in the claim
-    provider_generations: dict[int, int]  # id -> generation as read
     class_ids: dict[str, int]
     context: RequestContext
     action: str  # what the ledger calls this write
@@ -185,7 +182,7 @@ def replace_allocations(database: Database,
     def claim(connection: Connection) -> dict[str, int | None]:
         plan = prepare_claim(connection, consumer_allocations, context=context,
                              action=action)
-        lock_providers(connection, plan.claimed_provider_ids, plan.provider_generations)
+        lock_providers(connection, plan.claimed_provider_ids)
         return check_and_write(connection, plan)
 
     return database.run_write(claim)
@@ -211,11 +208,9 @@ def prepare_claim(connection: Connection,
 
     old_rows = list(connection.execute(_OLD_ROWS, {"consumer_uuids": seen}))
 
-    provider_ids, provider_generations, class_ids = _resolve_names(
-        connection, requests, old_rows)
+    provider_ids, class_ids = _resolve_names(connection, requests)
     return ClaimPlan(requests=requests, consumer_generations=generations,
                      provider_ids=provider_ids,
-                     provider_generations=provider_generations,
                      class_ids=class_ids, context=context, action=action,
                      before=ledger.holdings_from_rows(old_rows, seen),
                      old_rows=old_rows)
@@ -252,20 +247,16 @@ def _lock_consumer(connection: Connection, request: ConsumerAllocations,
         consumer_type=consumer_type)
 
 
-def _resolve_names(connection: Connection, requests: Iterable[ConsumerAllocations],
-                   old_rows: Iterable[sa.Row]
-                   ) -> tuple[dict[str, int], dict[int, int], dict[str, int]]:
-    """Provider uuid -> id of the claim's providers, id -> generation of
-    those and of the providers the consumers hold now, class name -> id;
+def _resolve_names(connection: Connection, requests: Iterable[ConsumerAllocations]
+                   ) -> tuple[dict[str, int], dict[str, int]]:
+    """Provider uuid -> id of the claim's providers, class name -> id;
     400 for an unknown provider, else for an unknown class."""
     wanted: list[str] = []
     for request in requests:
         wanted.extend(u for u in request.allocations if u not in wanted)
     classes = {name for request in requests
                for resources in request.allocations.values() for name in resources}
-    rows = connection.execute(_NAMES, {
-        "uuids": wanted, "ids": sorted({r.resource_provider_id for r in old_rows}),
-        "classes": sorted(classes)}).all()
+    rows = connection.execute(_NAMES, {"uuids": wanted, "classes": sorted(classes)}).all()
     providers = [row for row in rows if row.kind == "provider"]
     by_uuid = {row.name: row.id for row in providers}
     for uuid in wanted:
@@ -277,8 +268,7 @@ def _resolve_names(connection: Connection, requests: Iterable[ConsumerAllocation
     unknown = missing(classes, class_ids)
     if unknown:
         raise UnknownResourceClass(unknown[0])
-    return ({uuid: by_uuid[uuid] for uuid in wanted},
-            {row.id: row.generation for row in providers}, class_ids)
+    return {uuid: by_uuid[uuid] for uuid in wanted}, class_ids
 
 
 def _class_ids(connection: Connection, wanted: set[str]) -> dict[str, int]:
@@ -290,39 +280,46 @@ def _class_ids(connection: Connection, wanted: set[str]) -> dict[str, int]:
     return found
 
 
-def lock_providers(connection: Connection, provider_ids: Iterable[int],
-                   read_generations: Mapping[int, int], *,
+def lock_providers(connection: Connection, provider_ids: Iterable[int], *,
                    expected_generations: Mapping[int, int] | None = None,
-                   provider_uuids: Mapping[int, str] | None = None) -> dict[int, int]:
-    """Step 3: compare-and-swap every provider's generation in id order.
+                   provider_uuids: Mapping[int, str] | None = None) -> None:
+    """Step 3: lock every provider in id order by bumping its generation.
 
     ``expected_generations`` are generations a caller asserted (reshaper):
-    a mismatch there is the caller's conflict, reported at once.  For the
-    others a lost race (someone committed since we read) reruns the
-    transaction.  Returns id -> new generation.
+    a compare-and-swap from them, a mismatch being the caller's conflict,
+    reported at once.  The others are bumped whatever their generation is
+    now: nothing read before the lock decides the claim (step 4 reads
+    inventory and usage under it), so a claim that lost a race to another
+    claim on the same provider (a shared disk pool, the last GPUs of a
+    host) waits for the row lock and goes on, instead of rerunning its
+    whole transaction as a compare-and-swap from the generation read
+    before the lock would make it.  A provider deleted meanwhile reruns the transaction,
+    which then reports it as unknown.
     """
     expected_generations = expected_generations or {}
     provider_uuids = provider_uuids or {}
-    bumped = {}
     for provider_id in sorted(set(provider_ids)):
-        asserted = provider_id in expected_generations
-        generation = (expected_generations[provider_id] if asserted
-                      else read_generations[provider_id])
+        if provider_id in expected_generations:
+            generation = expected_generations[provider_id]
+            result = connection.execute(
+                sa.update(RP)
+                .where(RP.c.id == provider_id, RP.c.generation == generation)
+                .values(generation=generation + 1, updated_at=utcnow())
+                .execution_options(**LEDGERED_WRITE))
+            if result.rowcount != 1:
+                raise errors.Conflict(
+                    "resource provider generation conflict for "
+                    f"{provider_uuids.get(provider_id, provider_id)}: another process "
+                    "changed it; refresh and retry", code=errors.CONCURRENT_UPDATE)
+            continue
         result = connection.execute(
-            sa.update(RP)
-            .where(RP.c.id == provider_id, RP.c.generation == generation)
-            .values(generation=generation + 1, updated_at=utcnow())
+            sa.update(RP).where(RP.c.id == provider_id)
+            .values(generation=RP.c.generation + 1, updated_at=utcnow())
             .execution_options(**LEDGERED_WRITE))
         if result.rowcount != 1:
-            conflict = errors.Conflict(
-                "resource provider generation conflict for "
-                f"{provider_uuids.get(provider_id, provider_id)}: another process "
-                "changed it; refresh and retry", code=errors.CONCURRENT_UPDATE)
-            if asserted:
-                raise conflict
-            raise RetryTransaction(conflict)
-        bumped[provider_id] = generation + 1
-    return bumped
+            raise RetryTransaction(errors.Conflict(
+                f"resource provider {provider_uuids.get(provider_id, provider_id)} "
+                "was deleted; refresh and retry", code=errors.CONCURRENT_UPDATE))
 
 
 def check_and_write(connection: Connection, plan: ClaimPlan) -> dict[str, int | None]:

@@ -32,6 +32,9 @@ def own_database(server_backend, _backend_databases):
     app_database = Database(shared.url.render_as_string(hide_password=False))
     yield app_database, shared
     app_database.dispose()
+    # The kills reach the shared pool's connections too (same database);
+    # connections used within the last second are not pinged again.
+    shared.engine.dispose()
 
 
 def _app_sessions(admin: sa.Connection, backend: str, name: str,
@@ -115,6 +118,30 @@ def test_idle_connections_killed_under_the_pool_are_replaced(own_database, serve
     assert killed
     for _ in range(3):
         assert api.get("/resource_providers").status_code == 200
+
+
+def test_candidates_survive_connections_killed_under_the_pool(own_database,
+                                                             server_backend):
+    """The snapshot cache's reads (the change marker, the ledger, a
+    refresh) run once more on a fresh connection, even right after use,
+    when no ping comes before them."""
+    app_database, shared = own_database
+    api = ApiClient(make_app(app_database).test_client())
+    provider = api.post("/resource_providers", json={"name": "cn1"}).get_json()["uuid"]
+    assert api.put(f"/resource_providers/{provider}/inventories", json={
+        "resource_provider_generation": 0,
+        "inventories": {"VCPU": {"total": 4}}}).status_code == 200
+    query = "/allocation_candidates?resources=VCPU:1"
+    assert len(api.get(query).get_json()["allocation_requests"]) == 1
+    for _ in range(2):
+        with _admin(shared) as admin:
+            killed = _app_sessions(admin, server_backend, shared.url.database, waiting=False)
+            for session_id in killed:
+                _kill(admin, server_backend, session_id)
+        assert killed
+        response = api.get(query)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert len(response.get_json()["allocation_requests"]) == 1
 
 
 def test_a_read_that_loses_its_connection_is_retried(own_database, server_backend):
