@@ -14,9 +14,12 @@ winner's allocation is deleted before the next round.
 """
 from __future__ import annotations
 
+import http.client
+import json
 import random
 import threading
 import time
+import urllib.parse
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -57,13 +60,55 @@ def _allocation_body(allocations: dict) -> dict:
             "consumer_type": "INSTANCE"}
 
 
-def _parse_json(response: requests.Response) -> dict:
-    """The answer's JSON, parsed with orjson when it is installed (the
-    client's parsing would otherwise cap the loop on a small machine;
-    both targets are read by the same client, so it stays fair)."""
-    if _fast_json is not None:
-        return _fast_json.loads(response.content)
-    return response.json()
+def _loads(body: bytes) -> dict:
+    return _fast_json.loads(body) if _fast_json is not None else json.loads(body)
+
+
+def _dumps(value: dict) -> bytes:
+    return _fast_json.dumps(value) if _fast_json is not None else json.dumps(value).encode()
+
+
+class _LoopConnection:
+    """One keep-alive HTTP connection of one loop client, on the standard
+    library's http.client: the loop runs beside both services on the same
+    machine, and requests' per-request work (proxy lookups through the
+    environment, chunked body reads) cost the client as much CPU as a
+    claim costs placement_pci, which then measured the client more than
+    the service.  Same client for both targets."""
+
+    def __init__(self, base_url: str, headers: dict[str, str], timeout: float) -> None:
+        parsed = urllib.parse.urlsplit(base_url)
+        self._host, self._port = parsed.hostname or "127.0.0.1", parsed.port or 80
+        self._prefix = parsed.path.rstrip("/")
+        self._headers = dict(headers)
+        self._timeout = timeout
+        self._connection: http.client.HTTPConnection | None = None
+
+    def request(self, method: str, path: str, body: bytes | None = None
+                ) -> tuple[int, bytes]:
+        headers = self._headers
+        if body is not None:
+            headers = {**headers, "Content-Type": "application/json"}
+        for attempt in (1, 2):
+            if self._connection is None:
+                self._connection = http.client.HTTPConnection(
+                    self._host, self._port, timeout=self._timeout)
+            try:
+                self._connection.request(method, self._prefix + path, body=body,
+                                         headers=headers)
+                response = self._connection.getresponse()
+                return response.status, response.read()
+            except (ConnectionError, http.client.HTTPException):
+                # The server closed an idle keep-alive connection: once more.
+                self._connection.close()
+                self._connection = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
 
 
 def scheduler_loop(client: PlacementClient, target: str, query_path: str, *,
@@ -78,37 +123,40 @@ def scheduler_loop(client: PlacementClient, target: str, query_path: str, *,
 
     def worker(index: int) -> None:
         rng = random.Random(seed * 1000 + index)
-        session = requests.Session()
-        session.headers.update(client.headers)
-        while time.monotonic() < stop_at:
-            try:
-                response = session.get(client.base_url + query_path, timeout=timeout)
-                if response.status_code != 200:
+        connection = _LoopConnection(client.base_url, client.headers, timeout)
+        try:
+            while time.monotonic() < stop_at:
+                try:
+                    status, body = connection.request("GET", query_path)
+                    if status != 200:
+                        with lock:
+                            result.errors.append(f"GET {status}")
+                        continue
+                    answers = _loads(body)["allocation_requests"]
+                    if not answers:
+                        with lock:
+                            result.no_candidates += 1
+                        continue
+                    allocations = rng.choice(answers)["allocations"]
+                    consumer = str(uuid.uuid4())
+                    put_status, put_body = connection.request(
+                        "PUT", f"/allocations/{consumer}",
+                        _dumps(_allocation_body(allocations)))
+                except (OSError, http.client.HTTPException) as error:
                     with lock:
-                        result.errors.append(f"GET {response.status_code}")
+                        result.errors.append(f"{type(error).__name__}: {error}")
                     continue
-                answers = _parse_json(response)["allocation_requests"]
-                if not answers:
-                    with lock:
-                        result.no_candidates += 1
-                    continue
-                allocations = rng.choice(answers)["allocations"]
-                consumer = str(uuid.uuid4())
-                put = session.put(f"{client.base_url}/allocations/{consumer}",
-                                  json=_allocation_body(allocations), timeout=timeout)
-            except requests.RequestException as error:
                 with lock:
-                    result.errors.append(f"{type(error).__name__}: {error}")
-                continue
-            with lock:
-                if put.status_code == 204:
-                    result.claims += 1
-                    consumers.append(consumer)
-                    touched.update(allocations)
-                elif put.status_code == 409:
-                    result.conflicts += 1
-                else:
-                    result.errors.append(f"PUT {put.status_code}: {put.text[:200]}")
+                    if put_status == 204:
+                        result.claims += 1
+                        consumers.append(consumer)
+                        touched.update(allocations)
+                    elif put_status == 409:
+                        result.conflicts += 1
+                    else:
+                        result.errors.append(f"PUT {put_status}: {put_body[:200]!r}")
+        finally:
+            connection.close()
 
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=clients) as pool:
