@@ -160,6 +160,31 @@ class Churn:
             self.write(client)
 
 
+class AnswerChurn(Churn):
+    """Like Churn, but the write lands in the answer: it claims a random
+    candidate of the query's current answer (read untimed just before)
+    and frees it on the next round, so the trees the answer uses change
+    before every timed request, as they do for a scheduler whose claims
+    follow its own queries."""
+
+    def __init__(self, seed: int, query_path: str):
+        super().__init__(seed)
+        self.query_path = query_path
+
+    def write(self, client: PlacementClient) -> None:
+        path = f"/allocations/{self.consumer_uuid}"
+        if self.claimed.get(client.base_url):
+            client.request("DELETE", path, expected=(204, 404))
+        else:
+            answers = client.request("GET", self.query_path).json()["allocation_requests"]
+            client.put(path, {
+                "allocations": self.rng.choice(answers)["allocations"],
+                "project_id": CHURN_PROJECT, "user_id": CHURN_PROJECT,
+                "consumer_generation": None, "consumer_type": "INSTANCE",
+            }, expected=(204,))
+        self.claimed[client.base_url] = not self.claimed.get(client.base_url)
+
+
 def warm_up(client: PlacementClient, query: NamedQuery, parallel: int,
             timeout: float) -> None:
     """Send `parallel` untimed requests at once, on separate connections,

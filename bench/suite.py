@@ -23,7 +23,14 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 
 from bench.client import PlacementClient
 from bench.queries import named_queries
-from bench.run import Churn, _ms, measure_query, parse_target, render_markdown
+from bench.run import (
+    AnswerChurn,
+    Churn,
+    _ms,
+    measure_query,
+    parse_target,
+    render_markdown,
+)
 from bench.scheduler import BurstResult, LoopResult, last_unit_burst, scheduler_loop
 
 START, END = "<!-- bench-suite:start -->", "<!-- bench-suite:end -->"
@@ -73,7 +80,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--queries", default="perfload,nested_pci_granular")
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--timeout", type=float, default=300.0)
-    parser.add_argument("--workloads", default="static,churn,loop,burst")
+    parser.add_argument("--workloads", default="static,churn,churn_answer,loop,burst")
     parser.add_argument("--loop-query", default="perfload")
     parser.add_argument("--loop-seconds", type=float, default=30.0)
     parser.add_argument("--clients", type=int, default=8)
@@ -100,19 +107,27 @@ def main(argv: list[str] | None = None) -> int:
     parts = [f"### {title}\n\n`{command}`\n\nRun at "
              f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n"]
     raw: dict[str, object] = {"command": command}
-    for workload in ("static", "churn"):
+    for workload in ("static", "churn", "churn_answer"):
         if workload not in workloads:
             continue
         results = {}
         for name in selected:
-            churn = Churn(args.seed, args.hosts) if workload == "churn" else None
+            churn: Churn | None = None
+            if workload == "churn":
+                churn = Churn(args.seed, args.hosts)
+            elif workload == "churn_answer":
+                churn = AnswerChurn(args.seed, queries[name].path)
             results[name] = measure_query(clients, queries[name], args.repeat,
                                           args.timeout, 10.0, 4, churn)
             for m in results[name]:
                 print(f"{workload} {name} @ {m.target}: median {_ms(m.median_ms)} ms",
                       file=sys.stderr)
-        heading = ("Unchanged data" if workload == "static" else
-                   "One claim or release on a random host before every timed request")
+        heading = {
+            "static": "Unchanged data",
+            "churn": "One claim or release on a random host before every timed request",
+            "churn_answer": "One claim of a candidate of the current answer, or its "
+                            "release, before every timed request",
+        }[workload]
         parts.append(f"#### {heading}\n\n" + render_markdown(
             results, {n: queries[n] for n in selected}, baseline, args.timeout))
         raw[workload] = {name: [dict(asdict(m), median_ms=m.median_ms, p95_ms=m.p95_ms)
