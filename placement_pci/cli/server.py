@@ -69,17 +69,10 @@ def _serve(context: click.Context, bind: str | None, workers: int | None,
     _check_policy(settings)
     _check_auth(settings)
     database = open_database(settings)
-    if not migrations.is_current(database):
-        if database.backend != "sqlite" and not migrate:
-            current = ", ".join(sorted(migrations.current_revisions(database))) or "empty"
-            raise click.ClickException(
-                f"the database schema is at {current}, this code needs "
-                f"{', '.join(sorted(migrations.head_revisions()))}: run "
-                "`placement-pci db upgrade` (or `serve --migrate`)")
-        migrations.upgrade(database)
-    else:
-        # New os-traits / os-resource-classes names need no schema change.
-        migrations.sync_standard_names(database)
+    try:
+        migrations.prepare_for_serving(database, migrate=migrate)
+    except migrations.SchemaBehind as error:
+        raise click.ClickException(f"{error} (or `serve --migrate`)") from None
     shown_url = database.url.render_as_string()
     database.dispose()
     control_socket = _control_socket_path(settings)

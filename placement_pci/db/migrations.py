@@ -56,6 +56,28 @@ def sync_standard_names(database: Database) -> None:
         insert_ignoring_duplicates(connection, tables.traits, missing)
 
 
+class SchemaBehind(Exception):
+    """A PostgreSQL or MariaDB schema older than this code's, which the
+    service does not upgrade by itself (many API hosts would race)."""
+
+
+def prepare_for_serving(database: Database, *, migrate: bool = False) -> None:
+    """What every way of serving does before its first request: the
+    embedded SQLite database (or any, with ``migrate``) is brought up to
+    date; a server database behind this code's raises SchemaBehind; a
+    current one gets the standard names new os-traits and
+    os-resource-classes releases add."""
+    if is_current(database):
+        sync_standard_names(database)
+        return
+    if database.backend != "sqlite" and not migrate:
+        current = ", ".join(sorted(current_revisions(database))) or "empty"
+        raise SchemaBehind(
+            f"the database schema is at {current}, this code needs "
+            f"{', '.join(sorted(head_revisions()))}: run `placement-pci db upgrade`")
+    upgrade(database)
+
+
 def head_revisions() -> frozenset[str]:
     """The newest revision(s) this code knows."""
     from alembic.script import ScriptDirectory
