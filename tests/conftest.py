@@ -1,8 +1,6 @@
 """Shared fixtures: databases on every backend, the app, an API client."""
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from placement_pci.app import create_app
@@ -10,7 +8,7 @@ from placement_pci.settings import Settings
 from tests import databases
 from tests.contract import check_responses
 
-RUNNING_IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+RUNNING_IN_CI = databases.RUNNING_IN_CI
 
 
 @pytest.fixture(scope="session")
