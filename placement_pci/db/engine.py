@@ -265,19 +265,21 @@ class Database:
         """Run a read that manages its own connections (the snapshot
         cache's); when its connection is lost midway, run it once more,
         then answer 503."""
-        for attempt in (1, 2):
-            try:
-                return operation()
-            except sa.exc.DBAPIError as error:
-                if not is_disconnect(error):
-                    raise
-                if attempt == 2:
-                    raise _unavailable(error, "while reading") from error
-                LOG.info("retrying a read once after losing its database connection")
-                # The others in the pool were very likely lost with it, and
-                # those used within the last second are not pinged.
-                self.engine.dispose()
-        raise AssertionError("unreachable")
+        try:
+            return operation()
+        except sa.exc.DBAPIError as error:
+            if not is_disconnect(error):
+                raise
+        LOG.info("retrying a read once after losing its database connection")
+        # The others in the pool were very likely lost with it, and those
+        # used within the last second are not pinged.
+        self.engine.dispose()
+        try:
+            return operation()
+        except sa.exc.DBAPIError as error:
+            if is_disconnect(error):
+                raise _unavailable(error, "while reading") from error
+            raise
 
     def dispose(self) -> None:
         self.engine.dispose()

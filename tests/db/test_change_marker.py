@@ -21,6 +21,13 @@ def marker(database):
         return read_marker(connection)
 
 
+def claim_vcpus(api, consumer, provider, amount):
+    return api.put(f"/allocations/{consumer}", json={
+        "allocations": {provider: {"resources": {"VCPU": amount}}},
+        "project_id": "p", "user_id": "u", "consumer_generation": None,
+        "consumer_type": "INSTANCE"})
+
+
 def generation(api, provider):
     return api.get(f"/resource_providers/{provider}").get_json()["generation"]
 
@@ -64,11 +71,7 @@ def test_allocation_writes_move_only_the_ledger(api, database):
     provider = add_provider(api, "cn1", inventory={"VCPU": 8})
     consumer = str(uuid.uuid4())
     before = marker(database)
-    claim = api.put(f"/allocations/{consumer}", json={
-        "allocations": {provider: {"resources": {"VCPU": 2}}},
-        "project_id": "p", "user_id": "u", "consumer_generation": None,
-        "consumer_type": "INSTANCE"})
-    assert claim.status_code == 204
+    assert claim_vcpus(api, consumer, provider, 2).status_code == 204
     claimed = marker(database)
     assert claimed == (before.structure_version, before.ledger_seq + 1)
     assert api.delete(f"/allocations/{consumer}").status_code == 204
@@ -78,11 +81,7 @@ def test_allocation_writes_move_only_the_ledger(api, database):
 def test_refused_and_read_only_requests_move_nothing(api, database):
     provider = add_provider(api, "cn1", inventory={"VCPU": 8})
     before = marker(database)
-    refused = api.put(f"/allocations/{uuid.uuid4()}", json={
-        "allocations": {provider: {"resources": {"VCPU": 9}}},
-        "project_id": "p", "user_id": "u", "consumer_generation": None,
-        "consumer_type": "INSTANCE"})
-    assert refused.status_code == 409
+    assert claim_vcpus(api, str(uuid.uuid4()), provider, 9).status_code == 409
     stale = api.put(f"/resource_providers/{provider}/inventories", json={
         "resource_provider_generation": 99, "inventories": {"VCPU": {"total": 1}}})
     assert stale.status_code == 409
