@@ -128,6 +128,13 @@ def request_once(client: PlacementClient, query: NamedQuery,
         measurement.first_ms = elapsed_ms
 
 
+def _churn_claim(allocations: dict) -> dict:
+    """The body of a churn claim for a new consumer."""
+    return {"allocations": allocations, "project_id": CHURN_PROJECT,
+            "user_id": CHURN_PROJECT, "consumer_generation": None,
+            "consumer_type": "INSTANCE"}
+
+
 class Churn:
     """An untimed write before each timed request, as claims land between
     scheduling requests in a real cloud: it alternately claims one VCPU on
@@ -148,11 +155,8 @@ class Churn:
             client.request("DELETE", path, expected=(204, 404))
         else:
             host = f"compute{self.rng.randrange(self.host_count):05d}"
-            client.put(path, {
-                "allocations": {stable_uuid(self.seed, host): {"resources": {"VCPU": 1}}},
-                "project_id": CHURN_PROJECT, "user_id": CHURN_PROJECT,
-                "consumer_generation": None, "consumer_type": "INSTANCE",
-            }, expected=(204,))
+            client.put(path, _churn_claim(
+                {stable_uuid(self.seed, host): {"resources": {"VCPU": 1}}}), expected=(204,))
         self.claimed[client.base_url] = not self.claimed.get(client.base_url)
 
     def clean_up(self, client: PlacementClient) -> None:
@@ -177,11 +181,8 @@ class AnswerChurn(Churn):
             client.request("DELETE", path, expected=(204, 404))
         else:
             answers = client.request("GET", self.query_path).json()["allocation_requests"]
-            client.put(path, {
-                "allocations": self.rng.choice(answers)["allocations"],
-                "project_id": CHURN_PROJECT, "user_id": CHURN_PROJECT,
-                "consumer_generation": None, "consumer_type": "INSTANCE",
-            }, expected=(204,))
+            client.put(path, _churn_claim(self.rng.choice(answers)["allocations"]),
+                       expected=(204,))
         self.claimed[client.base_url] = not self.claimed.get(client.base_url)
 
 
